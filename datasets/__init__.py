@@ -1,0 +1,1 @@
+"""Scans in: decoding, the physics-based dual-energy synthesiser, COCO datasets and importers."""

@@ -1,0 +1,55 @@
+"""The ``xscreen`` command: one argument parser per subcommand, each with a ``main(args)``.
+
+Subcommands register themselves in ``COMMANDS``; each module keeps its own heavy imports inside its
+``main`` so that ``xscreen --help`` stays fast and ``serve`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from xscreen import __version__
+from xscreen.errors import XscreenError
+
+# name -> (module, one-line help). Each module defines add_arguments(parser) and main(args) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("xscreen.datasets.synth_cli", "write a synthetic dual-energy COCO dataset"),
+    "import": ("xscreen.datasets.import_cli", "convert VOC or YOLO labels into a COCO dataset"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xscreen", description="AI X-ray screening for customs."
+    )
+    parser.add_argument("--version", action="version", version=f"xscreen {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(_main=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._main(args) or 0)
+    except XscreenError as error:
+        print(f"xscreen {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"xscreen {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
