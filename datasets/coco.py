@@ -1,7 +1,9 @@
-"""COCO detection datasets as the contract lays them out: ``images/``, ``raw/``, ``annotations.json``.
+"""COCO detection datasets as the contract lays them out.
 
-``load_dataset`` validates what it reads and says exactly what is wrong (unknown class, a box outside
-its image, a missing file), so that training and evaluation never start on broken data.
+A dataset folder holds ``images/``, ``raw/`` and ``annotations.json``.
+
+``load_dataset`` validates what it reads and says exactly what is wrong (unknown class, a box
+outside its image, a missing file), so that training and evaluation never start on broken data.
 ``write_annotations`` replaces ``annotations.json`` atomically: an interrupted run never leaves a
 half-written file.
 """
@@ -21,7 +23,8 @@ from xscreen.errors import DatasetError
 
 def categories(classes: tuple[str, ...] = CLASSES) -> list[dict[str, Any]]:
     """COCO categories for the contract's classes: ids 1..N in model-index order."""
-    return [{"id": i + 1, "name": name, "supercategory": "threat"} for i, name in enumerate(classes)]
+    return [{"id": i + 1, "name": name, "supercategory": "threat"}
+            for i, name in enumerate(classes)]
 
 
 @dataclass
@@ -62,7 +65,8 @@ def load_dataset(root: str | Path, classes: tuple[str, ...] = CLASSES,
         raise DatasetError(f"dataset folder {root} does not exist")
     if not path.is_file():
         raise DatasetError(f"{path} is missing: a dataset folder holds images/ and "
-                           "annotations.json (COCO); make one with 'xscreen synth' or 'xscreen import'")
+                           "annotations.json (COCO); make one with 'xscreen synth' or "
+                           "'xscreen import'")
     try:
         coco = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -87,6 +87,8 @@ MATERIALS: dict[str, Material] = dict([
     _m("pet", "C10H8O4", 1.38),
     _m("nylon", "C6H11NO", 1.14),
     _m("silicone", "C2H6OSi", 1.10),
+    _m("eva_foam", "C2.4H4.4O0.3", 0.25),      # shoe midsoles, sandals
+    _m("alkaline_cell", "MnO2Zn0.6K0.15O0.15H0.3", 2.50),  # AA/AAA contents inside the can
     _m("wood", "C6H10O5", 0.65),
     _m("water", "H2O", 1.00),
     _m("ethanol_solution", "H2.3O0.85C0.15", 0.95),  # perfume, spirits
@@ -104,6 +106,7 @@ MATERIALS: dict[str, Material] = dict([
     _m("methamphetamine", "C10H15N", 1.00),     # crystal, loosely packed
     _m("cannabis", "C21H30O2C6H10O5", 0.55),    # compressed plant matter
     _m("mdma", "C11H15NO2", 1.15),              # pressed pills
+    _m("ketamine", "C13H17Cl2NO", 0.90),       # hydrochloride powder, loosely packed
     _m("packing_tape", "C3H6", 0.90),
     # Light inorganics and glass.
     _m("glass", "SiO2Na0.3Ca0.1", 2.50),
@@ -114,6 +117,7 @@ MATERIALS: dict[str, Material] = dict([
     _m("lithium_cell", "LiCoO2C6Cu0.3Al0.3", 2.60),  # cell-averaged
     _m("salt", "NaCl", 1.30),
     _m("ferrite", "Fe2O3Mn0.3Zn0.3", 4.80),
+    _m("mica", "KAl3Si3O12H2", 2.80),          # heating-element boards
     # Metals.
     _m("steel", "Fe0.7Cr0.18Ni0.1C0.02", 7.90),
     _m("carbon_steel", "Fe0.98C0.02", 7.85),
@@ -122,11 +126,13 @@ MATERIALS: dict[str, Material] = dict([
     _m("zinc_alloy", "Zn0.96Al0.04", 6.60),    # die-cast buckles, zamak
     _m("titanium", "Ti", 4.51),
     _m("tin", "Sn", 7.30),
+    _m("nichrome", "Ni0.8Cr0.2", 8.40),        # heating wire
     _m("lead", "Pb", 11.34),
     _m("tungsten", "W", 19.30),
     _m("silver", "Ag", 10.49),
     _m("neodymium_magnet", "Nd2Fe14B", 7.50),
     _m("gold", "Au", 19.32),                   # 24 carat
+    _m("gold_22k", "Au0.917Ag0.03Cu0.053", 17.8),  # bullion coins: Krugerrand, Eagle, Sovereign
     _m("gold_18k", "Au0.75Ag0.125Cu0.125", 15.6),
     _m("gold_14k", "Au0.585Ag0.2Cu0.215", 13.1),
 ])

@@ -13,6 +13,7 @@ add up, as path lengths do.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -118,7 +119,8 @@ class Canvas:
 
     def rect(self, material: str, x_mm: float, y_mm: float, w_mm: float, h_mm: float,
              thickness_mm: float, angle_deg: float = 0.0) -> None:
-        """A flat rectangular slab, ``(x, y)`` its top-left corner before rotation about its centre."""
+        """A flat rectangular slab; ``(x, y)`` is its top-left corner before the rotation,
+        which turns it about its centre."""
         self.slab(material, rotated_rect(x_mm, y_mm, w_mm, h_mm, angle_deg), thickness_mm)
 
     def ellipsoid(self, material: str, cx_mm: float, cy_mm: float, rx_mm: float, ry_mm: float,
@@ -173,7 +175,7 @@ class Canvas:
     def polyline(self, material: str, points_mm: Sequence[tuple[float, float]],
                  radius_mm: float) -> None:
         """A wire or cable along a path: a chain of lying cylinders (joints overlap slightly)."""
-        for a, b in zip(points_mm[:-1], points_mm[1:], strict=True):
+        for a, b in itertools.pairwise(points_mm):
             self.cylinder(material, a, b, radius_mm)
 
 
@@ -194,7 +196,7 @@ def transform_item(item: Item, angle_deg: float, flip: bool = False, squash: flo
     ``squash`` and its path lengths grow by ``1/squash`` (the same volume, seen at a slant).
     """
     h, w = item.shape
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    matrix = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0), np.float64)
     if flip:
         matrix = matrix @ np.array([[-1, 0, w], [0, 1, 0], [0, 0, 1]], np.float64)
     matrix[0, :] *= squash

@@ -18,6 +18,10 @@ from xscreen.errors import XscreenError
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("xscreen.datasets.synth_cli", "write a synthetic dual-energy COCO dataset"),
     "import": ("xscreen.datasets.import_cli", "convert VOC or YOLO labels into a COCO dataset"),
+    "train": ("xscreen.training.train_cli", "train or fine-tune the detector (resumable)"),
+    "export": ("xscreen.training.export_cli", "export a run's best weights to a model bundle"),
+    "eval": ("xscreen.training.eval_cli", "COCO mAP and per-class Pd/Pfa of a model bundle"),
+    "detect": ("xscreen.models.detect_cli", "detect threats in image files (offline)"),
 }
 
 

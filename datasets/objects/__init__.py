@@ -1,0 +1,14 @@
+"""The synthesiser's object library: parcel shells, benign contents and threats, in real sizes.
+
+Every recipe draws one item in its own frame (mm, tightly cropped) as path-length maps per material
+(:class:`~xscreen.datasets.shapes.Item`); the scene composer rotates and places them. Threats carry
+a :class:`~xscreen.datasets.shapes.LabelledObject` per boxed object, labelled with the contract's
+class names.
+"""
+
+from xscreen.datasets.objects.benign import BENIGN_KINDS, benign_item
+from xscreen.datasets.objects.parcels import PARCEL_KINDS, parcel
+from xscreen.datasets.objects.threats import THREAT_KINDS, threat_items
+
+__all__ = ["BENIGN_KINDS", "PARCEL_KINDS", "THREAT_KINDS", "benign_item", "parcel",
+           "threat_items"]

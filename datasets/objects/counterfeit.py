@@ -1,0 +1,181 @@
+"""Counterfeit-prone branded goods, label ``counterfeit``: watches, sneakers, handbags, phones and
+earbuds, each item boxed. A lot is 2-12 identical items (one model), returned as separate items so
+the scene can scatter them; whether a lot is suspect is the risk score's call, not the detector's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from xscreen.datasets.objects.drawing import (
+    ItemCanvas,
+    ThreatRecipe,
+    ellipse_points,
+    registrar,
+    rounded_rect,
+    uniform,
+)
+from xscreen.datasets.shapes import Item
+
+RECIPES: dict[str, ThreatRecipe] = {}
+_counterfeit = registrar(RECIPES)
+
+
+def _lot(rng: np.random.Generator, pitch_mm: float, kind: str,
+         draw: Callable[[np.random.Generator, float], Item]) -> list[Item]:
+    """A single item or a lot of 2-12 identical items (same model), each with its own object."""
+    count = 1 if rng.random() < 0.4 else int(rng.integers(2, 13))
+    model = int(rng.integers(2**31))
+    return [draw(np.random.default_rng(model), pitch_mm) for _ in range(count)]
+
+
+def _counterfeit_item(canvas: ItemCanvas, kind: str, draw: Callable[[], None]) -> Item:
+    canvas.start_object()
+    draw()
+    obj = canvas.finish_object("counterfeit", kind)
+    return canvas.item([obj], kind=kind)
+
+
+@_counterfeit("watch")
+def _watch(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    return _lot(rng, pitch_mm, "watch", _watch_item)
+
+
+def _watch_item(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """A wristwatch face-on: steel case ring (edge-on walls), crystal, movement, band."""
+    radius, strap = uniform(rng, 18, 23), uniform(rng, 70, 110)
+    metal_band = rng.random() < 0.5
+    height = 2 * radius + 2 * strap
+    canvas = ItemCanvas(2 * radius + 6, height, pitch_mm)
+    cx, cy = radius + 3, height / 2
+
+    def draw() -> None:
+        canvas.ring("steel", cx, cy, radius, radius - 2.5, uniform(rng, 9, 13))
+        canvas.disc("steel", cx, cy, radius - 2.5, 1.2)           # case back
+        canvas.disc("glass", cx, cy, radius - 2.5, 2.0)           # crystal
+        canvas.disc("brass", cx, cy, radius * 0.65, 1.5)          # movement plates
+        canvas.disc("steel", cx + radius * 0.3, cy, 3.9, 1.6)     # button cell
+        canvas.rect("steel", cx + radius, cy - 2, 4, 4, 4)         # crown
+        band = "steel" if metal_band else "leather"
+        for y0 in (cy - radius - strap, cy + radius - 2):
+            canvas.rect(band, cx - 10, y0, 20, strap + 2, 2.0 if metal_band else 3.5)
+        if not metal_band:
+            canvas.ring("steel", cx, cy + radius + strap - 8, 10, 8, 2.5)
+
+    return _counterfeit_item(canvas, "watch", draw)
+
+
+@_counterfeit("sneaker")
+def _sneaker(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    return _lot(rng, pitch_mm, "sneaker", _sneaker_item)
+
+
+def _sneaker_item(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """A sneaker from the side: rubber outsole and foam midsole (as deep as the shoe is wide),
+    a textile upper (two walls), metal eyelets along the lacing."""
+    length = uniform(rng, 260, 310)
+    height = length * 0.42
+    width = length * 0.36
+    canvas = ItemCanvas(length, height, pitch_mm)
+
+    def draw() -> None:
+        canvas.slab("rubber", rounded_rect(0, height - 8, length, 8, 4), width * 0.5)
+        canvas.slab("eva_foam", rounded_rect(0, height - 30, length, 23, 8), width)
+        upper = [(2, height - 30), (length - 3, height - 30), (length * 0.97, height - 45),
+                 (length * 0.85, height - 60), (length * 0.55, height * 0.3),
+                 (length * 0.3, height * 0.12), (length * 0.08, 2), (0, height * 0.3)]
+        canvas.slab("polyester", upper, 4.0)
+        canvas.tube_outline("polyester", upper, 2.0, closed=True)
+        canvas.slab("rubber", [(0, height * 0.35),
+                    (length * 0.12, height * 0.3), (length * 0.12, height - 30),
+                    (2, height - 30)], 3.0)                             # heel counter
+        for t in np.linspace(0.0, 1.0, 7):
+            x = length * (0.8 - 0.27 * t)
+            y = (height - 58) + (height * 0.32 - (height - 58)) * t
+            canvas.ring("aluminium", x, y, 3, 1.8, 6)
+
+    return _counterfeit_item(canvas, "sneaker", draw)
+
+
+@_counterfeit("handbag")
+def _handbag(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    return _lot(rng, pitch_mm, "handbag", _handbag_item)
+
+
+def _handbag_item(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """A handbag face-on: two leather panels, edges seen edge-on, zinc-alloy hardware."""
+    w, h, depth = uniform(rng, 220, 340), uniform(rng, 160, 250), uniform(rng, 80, 150)
+    chain = rng.random() < 0.5
+    canvas = ItemCanvas(w, h + 60, pitch_mm)
+    outline = [(10, 60), (w - 10, 60), (w, h + 60), (0, h + 60)]
+
+    def draw() -> None:
+        canvas.slab("leather", outline, 3.0)
+        canvas.tube_outline("leather", outline, 1.2, closed=True)
+        canvas.rect("leather", 5, h + 55, w - 10, 5, depth * 0.15)
+        canvas.rect("brass", 20, 62, w - 40, 4, 2.0)               # zip teeth
+        canvas.rect("zinc_alloy", w - 40, 60, 12, 25, 3.0)         # zip pull
+        canvas.rect("zinc_alloy", w / 2 - 15, 80, 30, 20, 4.0)     # turn-lock / logo plate
+        for x in (20, w - 20):
+            canvas.disc("zinc_alloy", x, h + 58, 5, 6)              # feet
+        if chain:
+            canvas.polyline("zinc_alloy", ellipse_points(w / 2, 60, w * 0.35, 50, 40, 180, 360),
+                            2.0)
+        else:
+            canvas.polyline("leather", ellipse_points(w / 2, 60, w * 0.3, 55, 30, 180, 360), 5)
+
+    return _counterfeit_item(canvas, "handbag", draw)
+
+
+@_counterfeit("phone")
+def _phone(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    return _lot(rng, pitch_mm, "phone", _phone_item)
+
+
+def _phone_item(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """A smartphone face-on: glass faces, aluminium frame edge-on, battery, board, cameras."""
+    w, h, depth = uniform(rng, 68, 78), uniform(rng, 140, 165), uniform(rng, 7.4, 8.9)
+    canvas = ItemCanvas(w, h, pitch_mm)
+
+    def draw() -> None:
+        canvas.slab("glass", rounded_rect(0, 0, w, h, 9), 1.4)
+        canvas.tube_outline("aluminium", rounded_rect(1.5, 1.5, w - 3, h - 3, 8), 1.5,
+                            closed=True)
+        canvas.slab("aluminium", rounded_rect(3, 3, w - 6, h - 6, 6), 0.6)  # mid-frame plate
+        canvas.rect("lithium_cell", 8, h * 0.35, w - 16, h * 0.55, depth * 0.5)
+        canvas.rect("pcb", 5, 8, w - 10, h * 0.3, 1.2)
+        canvas.rect("steel", 8, 12, w - 20, h * 0.22, 0.4)          # RF shields
+        for k in range(int(rng.integers(1, 4))):
+            canvas.disc("glass", 14, 14 + 12 * k, 5, 3)
+            canvas.ring("steel", 14, 14 + 12 * k, 5.5, 4.5, 2)
+        canvas.rect("neodymium_magnet", w / 2 - 6, h - 10, 12, 4, 2.5)
+
+    return _counterfeit_item(canvas, "phone", draw)
+
+
+@_counterfeit("earbuds")
+def _earbuds(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    return _lot(rng, pitch_mm, "earbuds", _earbuds_item)
+
+
+def _earbuds_item(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """An earbuds charging case face-on: plastic shell, battery, magnets, the two buds."""
+    w, h, depth = uniform(rng, 45, 62), uniform(rng, 45, 55), uniform(rng, 20, 25)
+    canvas = ItemCanvas(w, h, pitch_mm)
+
+    def draw() -> None:
+        canvas.slab("polycarbonate", rounded_rect(0, 0, w, h, 12), 3.0)
+        canvas.tube_outline("polycarbonate", rounded_rect(1, 1, w - 2, h - 2, 11), 1.0,
+                            closed=True)
+        canvas.rect("lithium_cell", w * 0.2, h * 0.62, w * 0.6, h * 0.25, 5)
+        canvas.rect("pcb", w * 0.2, h * 0.55, w * 0.6, 5, 1.0)
+        for x in (w * 0.3, w * 0.7):
+            canvas.ellipsoid("abs", x, h * 0.35, 8, 12, depth * 0.6)
+            canvas.disc("lithium_cell", x, h * 0.3, 4, 4)
+            canvas.rect("neodymium_magnet", x - 2, h * 0.5, 4, 3, 3)
+        canvas.cylinder("steel", (w * 0.3, 3), (w * 0.7, 3), 0.8)  # hinge pin
+        canvas.rect("steel", w / 2 - 4, h - 3, 8, 3, 2.5)           # USB-C port
+
+    return _counterfeit_item(canvas, "earbuds", draw)

@@ -1,0 +1,230 @@
+"""Parcel scenes: a parcel, its benign contents and its threats, imaged by a simulated scanner.
+
+``synthesise_scan(rng, config)`` is the whole synthesiser for one image: choose a scanner and a
+pixel pitch, draw threats and benign contents (:mod:`xscreen.datasets.objects`) at real sizes,
+pose them (rotation, mirror, out-of-plane tilt), pack them into a parcel, add up the path lengths,
+image them (:mod:`xscreen.datasets.physics`) and render the pseudo-colour view
+(:mod:`xscreen.datasets.colour`). Each threat's box is the bounding box of the pixels that its own
+material visibly attenuates, so boxes are tight by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from xscreen import CLASSES
+from xscreen.datasets import objects
+from xscreen.datasets.colour import render
+from xscreen.datasets.materials import material
+from xscreen.datasets.physics import ScannerConfig, get_scanner
+from xscreen.datasets.shapes import Item, LabelledObject, transform_item
+
+# An object's pixel is "visible" when its own material removes at least this share of the beam
+# at a typical effective energy: the boxing rule "tight around what is visible".
+VISIBLE_ATTENUATION = 0.02
+_VISIBLE_AT_KEV = 70.0
+
+SCANNERS: tuple[ScannerConfig, ...] = (
+    ScannerConfig(),
+    ScannerConfig(kvp=140.0, tube_filter_al_mm=2.0, interlayer_filter_mm=0.5),
+    ScannerConfig(kvp=160.0, tube_filter_al_mm=4.0, interlayer_filter_mm=0.8,
+                  photons_per_pixel=30000.0),
+    ScannerConfig(kvp=150.0, photons_per_pixel=8000.0, blur_sigma_px=0.9),  # an older, noisier one
+)
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """What a synthetic dataset looks like. Defaults: a mix close to a customs parcel stream."""
+
+    width: int = 1000
+    height: int = 700
+    threat_share: float = 0.7          # share of parcels holding at least one threat
+    max_threats: int = 3
+    class_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)   # CLASSES order
+    benign_items: tuple[int, int, int] = (1, 4, 14)         # min, mode, max per parcel
+    pitch_mm: tuple[float, float] = (0.6, 1.5)   # millimetres per pixel at 1000 pixels wide
+    palettes: tuple[tuple[str, float], ...] = (("classic", 0.5), ("vendor_b", 0.15),
+                                               ("vendor_c", 0.15), ("grey", 0.1),
+                                               ("grey_contrast", 0.1))
+
+    def __post_init__(self) -> None:
+        if self.width < 64 or self.height < 64:
+            raise ValueError(f"image size must be at least 64x64 pixels, got "
+                             f"{self.width}x{self.height}")
+        if len(self.class_weights) != len(CLASSES):
+            raise ValueError(f"class_weights needs {len(CLASSES)} values ({', '.join(CLASSES)})")
+
+
+@dataclass
+class Annotation:
+    """A labelled object in a scan: class, tight box ``[x, y, w, h]`` and provenance extras."""
+
+    label: str
+    box: list[float]
+    kind: str
+    material: str
+    mass_g: float
+    concealment: str
+
+
+@dataclass
+class Scan:
+    """One synthetic scan: raw dual-energy channels, the rendering, and its boxes."""
+
+    high: np.ndarray                      # uint16, 65535 = air
+    low: np.ndarray                       # uint16
+    rgb: np.ndarray                       # uint8 HxWx3, the operator's view
+    annotations: list[Annotation] = field(default_factory=list)
+    palette: str = "classic"
+    pitch_mm: float = 1.0
+    scanner: ScannerConfig = ScannerConfig()
+
+
+class PathMaps:
+    """Full-frame per-material path lengths, filled by placing items."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.layers: dict[str, np.ndarray] = {}
+
+    def place(self, item: Item, x: int, y: int) -> list[Annotation]:
+        """Add an item with its top-left corner at (x, y); return its objects' boxes."""
+        frame, local = overlap(x, y, item.shape, self.width, self.height)
+        if frame is None or local is None:
+            return []
+        for name, path in item.layers.items():
+            layer = self.layers.setdefault(name, np.zeros((self.height, self.width), np.float32))
+            layer[frame] += path[local]
+        boxes = [object_box(obj, x, y, self.width, self.height) for obj in item.objects]
+        return [box for box in boxes if box is not None]
+
+
+def overlap(x: int, y: int, shape: tuple[int, int], width: int, height: int
+             ) -> tuple[tuple[slice, slice] | None, tuple[slice, slice] | None]:
+    """Frame and local slices where an array of ``shape`` at (x, y) overlaps the frame."""
+    h, w = shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+    if x1 <= x0 or y1 <= y0:
+        return None, None
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
+
+
+def visible_mask(obj: LabelledObject) -> np.ndarray:
+    """Pixels where the object's own material visibly attenuates the beam."""
+    mu = float(material(obj.material).mu(np.array([_VISIBLE_AT_KEV]))[0])
+    return obj.path_cm * mu > -np.log1p(-VISIBLE_ATTENUATION)
+
+
+def object_box(obj: LabelledObject, x: int, y: int, width: int, height: int
+               ) -> Annotation | None:
+    """The tight box of an object placed at (x, y), clipped to the frame; None if unseen."""
+    rows, cols = np.nonzero(visible_mask(obj))
+    if rows.size == 0:
+        return None
+    x0, x1 = max(cols.min() + x, 0), min(cols.max() + x + 1, width)
+    y0, y1 = max(rows.min() + y, 0), min(rows.max() + y + 1, height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return Annotation(obj.label, [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                      obj.kind, obj.material, round(obj.mass_g, 1), obj.concealment)
+
+
+def random_pose(item: Item, rng: np.random.Generator, tilt: bool = True) -> Item:
+    """Any in-plane angle, a mirror half the time, and an out-of-plane tilt now and then."""
+    squash = float(rng.uniform(0.55, 1.0)) if tilt and rng.random() < 0.35 else 1.0
+    return transform_item(item, float(rng.uniform(0, 360)), bool(rng.random() < 0.5), squash)
+
+
+def _choice(rng: np.random.Generator, options: tuple[tuple[str, float], ...]) -> str:
+    names = [name for name, _ in options]
+    weights = np.array([weight for _, weight in options], np.float64)
+    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+
+
+def _spot(rng: np.random.Generator, inner: tuple[int, int, int, int], shape: tuple[int, int]
+          ) -> tuple[int, int] | None:
+    """A top-left corner putting an item of ``shape`` inside ``inner`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = inner
+    h, w = shape
+    if w > x1 - x0 or h > y1 - y0:
+        return None
+    return int(rng.integers(x0, x1 - w + 1)), int(rng.integers(y0, y1 - h + 1))
+
+
+def _pose_to_fit(item: Item, rng: np.random.Generator, inner: tuple[int, int, int, int]
+                 ) -> tuple[Item, tuple[int, int]] | None:
+    """Pose an item randomly; if it does not fit, try poses aligned with the parcel."""
+    for attempt in range(4):
+        posed = random_pose(item, rng, tilt=attempt < 2) if attempt < 3 else \
+            transform_item(item, 0.0 if inner[2] - inner[0] >= inner[3] - inner[1] else 90.0)
+        spot = _spot(rng, inner, posed.shape)
+        if spot is not None:
+            return posed, spot
+    return None
+
+
+def _threat_labels(rng: np.random.Generator, config: SceneConfig) -> list[str]:
+    if rng.random() >= config.threat_share:
+        return []
+    count = int(rng.integers(1, config.max_threats + 1))
+    weights = np.asarray(config.class_weights, np.float64)
+    picks = rng.choice(len(CLASSES), size=count, p=weights / weights.sum())
+    return [CLASSES[int(i)] for i in picks]
+
+
+def _benign_count(rng: np.random.Generator, config: SceneConfig, area_mm2: float) -> int:
+    """Most e-commerce parcels hold a few items; big ones hold more (scaled to a 40x30 cm box)."""
+    low, mode, high = config.benign_items
+    count = rng.triangular(low, mode, high + 1) * np.sqrt(area_mm2 / 120_000.0)
+    return int(np.clip(count, low, high))
+
+
+def _parcel_geometry(rng: np.random.Generator, config: SceneConfig
+                     ) -> tuple[float, tuple[int, int, int, int]]:
+    """Pixel pitch and the parcel's rectangle (x0, y0, x1, y1) in the frame."""
+    # The pitch range is for a 1000-pixel-wide frame: --size changes resolution, not field of view.
+    pitch = float(rng.uniform(*config.pitch_mm)) * 1000.0 / config.width
+    w = int(config.width * rng.uniform(0.55, 0.96))
+    h = int(config.height * rng.uniform(0.5, 0.94))
+    x0 = int(rng.integers(0, config.width - w + 1))
+    y0 = int(rng.integers(0, config.height - h + 1))
+    return pitch, (x0, y0, x0 + w, y0 + h)
+
+
+def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig()) -> Scan:
+    """Make one synthetic parcel scan (see the module docstring)."""
+    pitch, (px0, py0, px1, py1) = _parcel_geometry(rng, config)
+    maps = PathMaps(config.width, config.height)
+    shell = objects.parcel(rng, pitch, (px1 - px0) * pitch, (py1 - py0) * pitch)
+    maps.place(shell, px0, py0)
+    wall = max(2, int(round(6.0 / pitch)))
+    inner = (px0 + wall, py0 + wall, px1 - wall, py1 - wall)
+    annotations: list[Annotation] = []
+    for label in _threat_labels(rng, config):
+        annotations += _place_threat(maps, rng, pitch, label, inner)
+    for _ in range(_benign_count(rng, config, (px1 - px0) * (py1 - py0) * pitch**2)):
+        posed = _pose_to_fit(objects.benign_item(rng, pitch), rng, inner)
+        if posed is not None:
+            maps.place(posed[0], *posed[1])
+    scanner_config = SCANNERS[int(rng.integers(len(SCANNERS)))]
+    high, low = get_scanner(scanner_config).acquire(maps.layers, rng)
+    palette = _choice(rng, config.palettes)
+    rgb = render(high, low, palette, scanner_config)
+    return Scan(high, low, rgb, annotations, palette, pitch, scanner_config)
+
+
+def _place_threat(maps: PathMaps, rng: np.random.Generator, pitch: float, label: str,
+                  inner: tuple[int, int, int, int]) -> list[Annotation]:
+    """Draw one threat (a lot of items for counterfeits) and place it; return its boxes.
+
+    A threat too big for the parcel (a rifle in a shoebox) is redrawn, up to three times.
+    """
+    for _ in range(3):
+        posed = [_pose_to_fit(item, rng, inner) for item in objects.threat_items(rng, pitch, label)]
+        fitting = [p for p in posed if p is not None]
+        if fitting:
+            return [box for item, spot in fitting for box in maps.place(item, *spot)]
+    return []

@@ -1,0 +1,153 @@
+"""The model card (``model.json``) and the bundle it travels in (CONTRACT "Model bundle").
+
+A bundle is a folder with ``model.onnx`` and ``model.json``; it may also hold ``weights.pt``
+(the PyTorch weights, for ``xscreen train --init``), which serving ignores. The card says
+everything serving needs (classes, input size, padding, per-class thresholds) and how the model
+was made; its ``sha256`` pins the ONNX file, so a swapped or damaged file is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from xscreen.errors import ModelBundleError
+
+MODEL_FILE = "model.onnx"
+CARD_FILE = "model.json"
+WEIGHTS_FILE = "weights.pt"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a bundle's ``model.json`` holds."""
+
+    name: str
+    version: str
+    classes: tuple[str, ...]
+    input_size: int
+    sha256: str
+    pad_value: float = 1.0
+    thresholds: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        problems = card_problems(self)
+        if problems:
+            raise ModelBundleError(f"invalid model card: {'; '.join(problems)}")
+
+    def threshold_list(self) -> list[float]:
+        """Thresholds in class-index order (0.5 for a class the card leaves out)."""
+        return [float(self.thresholds.get(name, 0.5)) for name in self.classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["classes"] = list(self.classes)
+        return values
+
+
+def card_problems(card: ModelCard) -> list[str]:
+    """Everything wrong with a card, as expected-versus-actual phrases (empty when valid)."""
+    problems = []
+    if not card.classes or len(set(card.classes)) != len(card.classes):
+        problems.append(f"classes must be distinct names, got {list(card.classes)}")
+    if card.input_size <= 0 or card.input_size % 32:
+        problems.append(f"input_size must be a positive multiple of 32, got {card.input_size}")
+    if len(card.sha256) != 64 or any(c not in "0123456789abcdef" for c in card.sha256):
+        problems.append(f"sha256 must be 64 lowercase hex digits, got {card.sha256!r}")
+    unknown = sorted(set(card.thresholds) - set(card.classes))
+    if unknown:
+        problems.append(f"thresholds name unknown classes {unknown}")
+    for name, value in card.thresholds.items():
+        if not (isinstance(value, int | float) and 0.0 <= value <= 1.0 and math.isfinite(value)):
+            problems.append(f"threshold of {name} must be in [0, 1], got {value!r}")
+    return problems
+
+
+def card_from_dict(values: dict[str, Any], source: str = "model card") -> ModelCard:
+    """Build a card from parsed JSON; missing or unknown fields raise ModelBundleError."""
+    known = {f.name for f in dataclasses.fields(ModelCard)}
+    required = {f.name for f in dataclasses.fields(ModelCard)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(values))
+    if missing:
+        raise ModelBundleError(f"{source} lacks {', '.join(missing)}; re-export the bundle "
+                               "with 'xscreen export'")
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ModelBundleError(f"{source} has unknown fields {', '.join(unknown)}")
+    try:
+        return ModelCard(**{**values, "classes": tuple(values["classes"]),
+                            "input_size": int(values["input_size"])})
+    except (TypeError, ValueError) as error:
+        raise ModelBundleError(f"{source}: {error}") from None
+
+
+def load_card(path: str | Path) -> ModelCard:
+    """Read and validate a ``model.json``."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelBundleError(f"{path} is missing; a bundle holds model.onnx and model.json "
+                               "(make one with 'xscreen export RUN --out BUNDLE')") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelBundleError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(values, dict):
+        raise ModelBundleError(f"{path} must hold a JSON object")
+    return card_from_dict(values, str(path))
+
+
+def save_card(card: ModelCard, path: str | Path) -> None:
+    """Write the card as indented JSON (through a temporary file, then a rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    tmp.replace(path)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A checked bundle: its folder, card and ONNX path."""
+
+    root: Path
+    card: ModelCard
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / MODEL_FILE
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Open a bundle folder: the card must be valid and ``model.onnx`` must match its sha256."""
+    root = Path(path)
+    if not root.is_dir():
+        raise ModelBundleError(f"model bundle {root} does not exist; pass a folder made by "
+                               "'xscreen export' (model.onnx + model.json)")
+    card = load_card(root / CARD_FILE)
+    model = root / MODEL_FILE
+    if not model.is_file():
+        raise ModelBundleError(f"{model} is missing; re-export the bundle with 'xscreen export'")
+    actual = file_sha256(model)
+    if actual != card.sha256:
+        raise ModelBundleError(f"{model} does not match its card: sha256 {actual[:12]}... but "
+                               f"model.json says {card.sha256[:12]}...; the file was changed or "
+                               "damaged: re-export the bundle or restore the original model.onnx")
+    return Bundle(root, card)

@@ -1,0 +1,96 @@
+"""Shared fixtures: tiny COCO datasets of coloured shapes on white, for the detector's tests.
+
+Each class has its own colour and shape (firearm: a dark blue L, narcotics: an orange ellipse,
+gold: a small black bar, counterfeit: a green rectangle), so a tiny model learns them in seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from xscreen import CLASSES
+from xscreen.datasets.coco import categories, write_annotations
+
+COLOURS_BGR = {0: (160, 60, 20), 1: (40, 140, 245), 2: (20, 20, 20), 3: (60, 170, 60)}
+
+
+def _draw(image: np.ndarray, label: int, x: int, y: int, w: int, h: int) -> None:
+    colour = COLOURS_BGR[label]
+    if label == 0:  # an L: barrel along the top, grip down the left
+        cv2.rectangle(image, (x, y), (x + w - 1, y + h // 3), colour, -1)
+        cv2.rectangle(image, (x, y), (x + w // 3, y + h - 1), colour, -1)
+    elif label == 1:
+        cv2.ellipse(image, (x + w // 2, y + h // 2), (w // 2, h // 2), 0, 0, 360, colour, -1)
+    else:
+        cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), colour, -1)
+
+
+def write_tiny_dataset(root: Path, count: int = 8, seed: int = 0, width: int = 128,
+                       height: int = 96, objects_per_image: int = 2) -> Path:
+    """A COCO dataset of ``count`` white images with a few shapes each; returns ``root``."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for index in range(count):
+        image = np.full((height, width, 3), 255, np.uint8)
+        for _ in range(objects_per_image):
+            label = int(rng.integers(0, len(CLASSES)))
+            w, h = int(rng.integers(16, 40)), int(rng.integers(14, 32))
+            x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
+            _draw(image, label, x, y, w, h)
+            annotations.append({"id": len(annotations) + 1, "image_id": index + 1,
+                                "category_id": label + 1, "bbox": [x, y, w, h],
+                                "area": w * h, "iscrowd": 0})
+        name = f"img_{index:04d}.png"
+        cv2.imwrite(str(root / "images" / name), image)
+        images.append({"id": index + 1, "file_name": name, "width": width, "height": height})
+    write_annotations(root, {"images": images, "annotations": annotations,
+                             "categories": categories()})
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight 128x96 images with two shapes each (read-only: copy before changing it)."""
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "data", count=8, seed=1)
+
+
+def write_fake_bundle(root: Path, rows: list[list[float]], input_size: int = 128,
+                      thresholds: dict[str, float] | None = None, max_detections: int = 10) -> Path:
+    """A bundle whose ONNX graph returns the same ``rows`` (x1, y1, x2, y2, score, class; input
+    pixels) for every image, zero-padded to ``max_detections``: detections we control."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from xscreen.models.card import ModelCard, file_sha256, save_card
+
+    table = np.zeros((1, max_detections, 6), np.float32)
+    table[0, : len(rows)] = np.asarray(rows, np.float32).reshape(-1, 6)
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["images"], ["shape"]),
+         helper.make_node("Slice", ["shape", "zero", "one"], ["batch"]),
+         helper.make_node("Concat", ["batch", "one", "one"], ["repeats"], axis=0),
+         helper.make_node("Tile", ["table", "repeats"], ["detections"])],
+        "fixed_detections",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("detections", TensorProto.FLOAT,
+                                       ["N", max_detections, 6])],
+        initializer=[numpy_helper.from_array(table, "table"),
+                     numpy_helper.from_array(np.array([0], np.int64), "zero"),
+                     numpy_helper.from_array(np.array([1], np.int64), "one")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    root.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, root / "model.onnx")
+    card = ModelCard(name="fake", version="0", classes=CLASSES, input_size=input_size,
+                     sha256=file_sha256(root / "model.onnx"),
+                     thresholds=thresholds or dict.fromkeys(CLASSES, 0.5))
+    save_card(card, root / "model.json")
+    return root

@@ -1,0 +1,117 @@
+"""The detector: registry, output shapes, postprocessing and FCOS assignment."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from xscreen.models.detector import (
+    DetectionPostprocess,
+    Detector,
+    ExportableDetector,
+    HeadOutputs,
+    build_model,
+    list_models,
+    register_model,
+)
+from xscreen.models.losses import Targets, assign_points, centerness_target, detection_loss
+
+
+def test_registry_lists_and_refuses_duplicates() -> None:
+    assert {"xscreen_tiny", "xscreen_s"} <= set(list_models())
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("xscreen_tiny")(lambda **kwargs: build_model("xscreen_tiny"))
+    with pytest.raises(KeyError, match="unknown model"):
+        build_model("yolo")
+
+
+def test_builders_are_keyword_only() -> None:
+    from xscreen.models.detector import xscreen_tiny
+
+    with pytest.raises(TypeError):
+        xscreen_tiny(3)  # type: ignore[misc]
+    assert xscreen_tiny(num_classes=3).num_classes == 3
+
+
+@pytest.mark.parametrize(("height", "width"), [(64, 64), (96, 128), (128, 64)])
+def test_head_outputs_cover_three_levels(height: int, width: int) -> None:
+    model = build_model("xscreen_tiny").eval()
+    outputs = model(torch.rand(2, 3, height, width))
+    points = sum((height // s) * (width // s) for s in (8, 16, 32))
+    assert outputs.class_logits.shape == (2, points, 4)
+    assert outputs.box_distances.shape == (2, points, 4)
+    assert outputs.centerness.shape == (2, points)
+    assert outputs.points.shape == (points, 2)
+    assert outputs.points[0].tolist() == [4.0, 4.0]
+
+
+def _outputs(scores: list[list[float]], boxes: list[list[float]]) -> HeadOutputs:
+    """Head outputs whose decoded scores and boxes are the given ones (one image, stride 1).
+
+    The score is sqrt(class probability x centre-ness): centre-ness ~1, class probability s^2.
+    """
+    score = torch.tensor([scores])
+    logits = torch.logit((score**2).clamp(1e-12, 1 - 1e-6))
+    box = torch.tensor(boxes)
+    points = (box[:, :2] + box[:, 2:]) / 2
+    distances = torch.cat([points - box[:, :2], box[:, 2:] - points], dim=1).log()[None]
+    return HeadOutputs(class_logits=logits, box_distances=distances,
+                       centerness=torch.full(score.shape[:2], 20.0), points=points,
+                       strides=torch.ones(len(boxes)))
+
+
+def test_postprocess_suppresses_sorts_and_pads() -> None:
+    boxes = [[10, 10, 50, 50], [11, 11, 51, 51], [100, 100, 120, 120], [10, 10, 50, 50]]
+    scores = [[0.9, 0, 0], [0.8, 0, 0], [0, 0.6, 0], [0, 0, 0.7]]
+    rows = DetectionPostprocess(max_detections=5)(_outputs(scores, boxes))
+    assert rows.shape == (1, 5, 6)
+    kept = rows[0, rows[0, :, 4] > 0]
+    assert kept[:, 5].tolist() == [0, 2, 1]            # the 0.8 overlap is suppressed
+    assert kept[:, 4].tolist() == pytest.approx([0.9, 0.7, 0.6], abs=1e-4)
+    assert kept[0, :4].tolist() == pytest.approx([10, 10, 50, 50], abs=1e-3)
+    assert (rows[0, 3:] == 0).all()
+
+
+def test_postprocess_caps_each_image_at_k() -> None:
+    boxes = [[i * 20.0, 0, i * 20.0 + 10, 10] for i in range(8)]
+    scores = [[0.9 - 0.05 * i, 0, 0] for i in range(8)]
+    outputs = _outputs(scores, boxes)
+    batch = HeadOutputs(*(t.expand(2, *t.shape[1:]) if t.dim() > 2 or t is outputs.centerness
+                          else t for t in (outputs.class_logits, outputs.box_distances,
+                                           outputs.centerness)), outputs.points, outputs.strides)
+    rows = DetectionPostprocess(max_detections=3)(batch)
+    assert rows.shape == (2, 3, 6)
+    assert rows[:, :, 4].tolist() == [pytest.approx([0.9, 0.85, 0.8], abs=1e-4)] * 2
+
+
+def test_exportable_detector_has_contract_shape() -> None:
+    graph = ExportableDetector(build_model("xscreen_tiny")).eval()
+    with torch.no_grad():
+        rows = graph(torch.rand(2, 3, 64, 96))
+    assert rows.shape == (2, 100, 6)
+    assert (rows[..., 4][:, :-1] >= rows[..., 4][:, 1:]).all()
+
+
+def test_assignment_centre_sampling_and_smallest_box() -> None:
+    points = torch.tensor([[20.0, 20.0], [44.0, 44.0], [4.0, 60.0]])
+    strides = torch.full((3,), 8.0)
+    targets = Targets(torch.tensor([[0.0, 0.0, 40.0, 40.0], [10.0, 10.0, 30.0, 30.0]]),
+                      torch.tensor([1, 3]))
+    labels, boxes = assign_points(points, strides, targets, num_classes=4)
+    assert labels.tolist() == [3, 4, 4]              # the smaller box wins; others background
+    assert boxes[0].tolist() == [10.0, 10.0, 30.0, 30.0]
+
+
+def test_centerness_is_one_at_the_centre() -> None:
+    value = centerness_target(torch.tensor([[20.0, 20.0], [12.0, 20.0]]),
+                              torch.tensor([[10.0, 10.0, 30.0, 30.0]] * 2))
+    assert value.tolist() == pytest.approx([1.0, (2 / 18) ** 0.5])
+
+
+def test_loss_is_finite_with_and_without_objects() -> None:
+    model: Detector = build_model("xscreen_tiny")
+    targets = [Targets(torch.tensor([[8.0, 8.0, 40.0, 30.0]]), torch.tensor([2])),
+               Targets(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))]
+    losses = detection_loss(model(torch.rand(2, 3, 64, 64)), targets)
+    assert set(losses) == {"class", "box", "centerness"}
+    assert all(torch.isfinite(v) for v in losses.values())

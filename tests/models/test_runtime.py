@@ -1,0 +1,54 @@
+"""The torch-free inference path: a bundle's graph, letterbox back to pixels, thresholds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_fake_bundle
+
+from xscreen.models.runtime import Detections, OnnxDetector, apply_thresholds
+
+ROWS = [[10, 20, 50, 60, 0.9, 0], [30, 30, 40, 40, 0.3, 1], [60, 10, 90, 30, 0.6, 2]]
+
+
+def test_detect_applies_the_cards_thresholds(tmp_path: Path) -> None:
+    bundle = write_fake_bundle(tmp_path / "b", ROWS, thresholds={
+        "firearm": 0.95, "narcotics": 0.2, "gold": 0.6, "counterfeit": 0.5})
+    detector = OnnxDetector(bundle)
+    image = np.full((96, 128, 3), 255, np.uint8)
+    assert len(detector.detect_all(image)) == 3
+    found = detector.detect(image)
+    assert found.labels.tolist() == [1, 2]      # firearm 0.9 < 0.95 dropped; gold 0.6 kept
+    records = found.to_records(detector.card.classes)
+    assert records[0] == {"label": "narcotics", "score": 0.3, "box": [30.0, 30.0, 40.0, 40.0]}
+
+
+def test_boxes_come_back_in_original_pixels(tmp_path: Path) -> None:
+    detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS[:1], input_size=128))
+    found = detector.detect(np.full((192, 256), 200, np.uint8))   # scale 0.5, greyscale
+    np.testing.assert_allclose(found.boxes, [[20, 40, 100, 120]])
+
+
+def test_apply_thresholds_table() -> None:
+    detections = Detections(np.zeros((3, 4), np.float32), np.array([0.5, 0.5, 0.7], np.float32),
+                            np.array([0, 1, 7]))
+    kept = apply_thresholds(detections, [0.5, 0.6])
+    assert kept.labels.tolist() == [0]          # at threshold kept; under dropped; unknown dropped
+
+
+def test_detections_validate_their_columns() -> None:
+    with pytest.raises(ValueError, match="expected boxes"):
+        Detections(np.zeros((2, 4)), np.zeros(3), np.zeros(3))
+
+
+def test_serving_path_never_imports_torch() -> None:
+    code = ("import sys; import xscreen.models.runtime, xscreen.models.card, "
+            "xscreen.models.preprocess, xscreen.models.imageio, xscreen.models.detect_cli; "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,44 @@
+"""Training configuration: defaults, YAML overlay, overrides, unknown keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xscreen.errors import UsageError
+from xscreen.training.config import config_from_dict, config_to_dict, load_config, save_config
+
+
+def test_yaml_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: 0.01\nbatch: 4\naugment:\n  grey: 0.5\n  scale_range: [0.8, 1.2]\n")
+    config = load_config(path, {"batch": 2, "epochs": None})
+    assert (config.lr, config.batch, config.epochs) == (0.01, 2, 30)
+    assert config.augment.grey == 0.5 and config.augment.scale_range == (0.8, 1.2)
+    save_config(config, tmp_path / "resolved.yaml")
+    assert load_config(tmp_path / "resolved.yaml") == config
+    assert config_from_dict(config_to_dict(config)) == config
+
+
+@pytest.mark.parametrize(("text", "overrides", "message"), [
+    ("lr: 0.01\nlearning_rate: 2\n", {}, "unknown key 'learning_rate'"),
+    ("augment:\n  sharpen: 0.2\n", {}, "unknown key 'sharpen'"),
+    ("augment: 3\n", {}, "must be a mapping"),
+    ("- a\n", {}, "must hold a mapping"),
+    ("a: [\n", {}, "not valid YAML"),
+    ("", {"input_size": 500}, "multiple of 32"),
+    ("", {"epochs": 0}, "at least 1"),
+    ("", {"minutes": -1.0}, "positive"),
+])
+def test_bad_configs(tmp_path: Path, text: str, overrides: dict[str, object],
+                     message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        load_config(path, overrides)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        load_config(tmp_path / "absent.yaml")

@@ -1,0 +1,119 @@
+"""``xscreen export``: the ONNX graph meets the contract and agrees with PyTorch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from xscreen.cli import main
+from xscreen.models.card import load_bundle
+from xscreen.models.detector import ExportableDetector
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("export") / "run"
+    config = run.parent / "c.yaml"
+    config.write_text("warmup_steps: 2\nworkers: 0\n")
+    assert main(["train", "--data", str(tiny_dataset), "--val", str(tiny_dataset), "--out",
+                 str(run), "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
+                 "--epochs", "1", "--config", str(config)]) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def bundle(trained_run: Path) -> Path:
+    out = trained_run.parent / "bundle"
+    assert main(["export", str(trained_run), "--out", str(out), "--version", "t1"]) == 0
+    return out
+
+
+def test_bundle_files_and_card(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert {p.name for p in bundle.iterdir()} == {"model.onnx", "model.json", "weights.pt"}
+    card = load_bundle(bundle).card
+    assert (card.name, card.version, card.input_size) == ("xscreen-tiny", "t1", 128)
+    assert card.training["model"] == "xscreen_tiny" and card.training["seed"] == 0
+    assert "xscreen train" in card.training["command"]
+    assert set(card.thresholds) == set(card.classes)
+
+
+def test_graph_has_the_contract_io(bundle: Path) -> None:
+    model = onnx.load(str(bundle / "model.onnx"))
+    (images,), (detections,) = model.graph.input, model.graph.output
+    assert (images.name, detections.name) == ("images", "detections")
+    assert images.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    dims = images.type.tensor_type.shape.dim
+    assert dims[1].dim_value == 3
+    assert all(d.dim_param and not d.dim_value for d in (dims[0], dims[2], dims[3]))
+    assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= 17
+
+
+@pytest.mark.parametrize(("batch", "height", "width"), [(1, 128, 128), (2, 96, 128),
+                                                         (1, 64, 160)])
+def test_dynamic_shapes_and_parity(bundle: Path, batch: int, height: int, width: int) -> None:
+    from xscreen.training.export import row_differences, load_best
+
+    model, _ = load_best(bundle.parent / "run")
+    images = np.random.default_rng(batch).random((batch, 3, height, width), dtype=np.float32)
+    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    actual = session.run(["detections"], {"images": images})[0]
+    with torch.no_grad():
+        expected = ExportableDetector(model).eval()(torch.from_numpy(images)).numpy()
+    assert actual.shape == (batch, 100, 6) and actual.dtype == np.float32
+    for expected_rows, actual_rows in zip(expected, actual, strict=True):
+        # rows are matched, not compared by position: near-equal scores may swap places
+        boxes, scores, compared = row_differences(expected_rows, actual_rows, min_score=0.05)
+        assert compared > 0 and boxes < 1e-2 and scores < 1e-4
+    assert (np.diff(actual[..., 4], axis=1) <= 1e-6).all()      # sorted by score
+
+
+def test_export_prints_parity(trained_run: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(trained_run), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "max box difference" in out and "max score difference" in out
+
+
+def test_init_from_bundle_fine_tunes(bundle: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("warmup_steps: 2\nworkers: 0\n")
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ft"),
+                 "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4", "--epochs", "1",
+                 "--init", str(bundle), "--config", str(config)]) == 0
+
+
+def test_dynamo_exporter(trained_run: Path, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The dynamo exporter either works or fails with a clear message (it needs onnxscript)."""
+    code = main(["export", str(trained_run), "--out", str(tmp_path / "d"), "--dynamo"])
+    if code != 0:
+        assert "dynamo exporter" in capsys.readouterr().err
+    else:
+        assert load_bundle(tmp_path / "d").card.input_size == 128
+
+
+@pytest.mark.parametrize(("make_run", "message"), [
+    (lambda tmp: tmp / "absent", "does not exist"),
+    (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "best.pt is missing"),
+])
+def test_bad_runs_are_refused(tmp_path: Path, make_run: object, message: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    run = make_run(tmp_path)  # type: ignore[operator]
+    assert main(["export", str(run), "--out", str(tmp_path / "b")]) != 0
+    assert message in capsys.readouterr().err
+
+
+def test_existing_bundle_folder_is_not_overwritten(trained_run: Path, bundle: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    before = json.loads((bundle / "model.json").read_text())
+    assert main(["export", str(trained_run), "--out", str(bundle)]) != 0
+    assert "not empty" in capsys.readouterr().err
+    assert json.loads((bundle / "model.json").read_text()) == before

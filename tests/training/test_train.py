@@ -1,0 +1,159 @@
+"""``xscreen train``: the loss falls, runs resume (also after kill -9), bad input is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import write_tiny_dataset
+
+from xscreen.cli import main
+from xscreen.datasets.coco import load_dataset
+from xscreen.models.detector import build_model
+from xscreen.training.checkpoint import load_checkpoint
+from xscreen.training.config import load_config
+from xscreen.training.data import DetectionDataset, collate
+from xscreen.training.trainer import Trainer
+
+FAST = """\
+warmup_steps: 2
+lr: 0.005
+workers: 0
+augment: {flip: 0.5, rotate90: 0.0, affine: 0.0, colour_shift: 0.0, grey: 0.0, noise: 0.0,
+          blur: 0.0, jpeg: 0.0}
+"""
+
+
+def fast_config(tmp_path: Path, text: str = FAST) -> Path:
+    path = tmp_path / "fast.yaml"
+    path.write_text(text)
+    return path
+
+
+def train_args(data: Path, run: Path, config: Path, epochs: int) -> list[str]:
+    return ["train", "--data", str(data), "--out", str(run), "--model", "xscreen_tiny",
+            "--input-size", "128", "--batch", "4", "--epochs", str(epochs),
+            "--config", str(config)]
+
+
+def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = load_config(fast_config(tmp_path), {"data": str(tiny_dataset), "out": str(tmp_path),
+                                                "model": "xscreen_tiny", "input_size": 128})
+    dataset = load_dataset(tiny_dataset)
+    trainer = Trainer(config, build_model("xscreen_tiny"), dataset, None, tmp_path)
+    images, targets = collate([DetectionDataset(dataset, 128)[i] for i in range(4)])
+    losses = [trainer.run_step(images, targets)["loss"] for _ in range(25)]
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_train_writes_a_run_and_resumes(tiny_dataset: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    run, config = tmp_path / "run", fast_config(tmp_path)
+    assert main([*train_args(tiny_dataset, run, config, 2), "--val", str(tiny_dataset)]) == 0
+    assert {"config.yaml", "last.pt", "best.pt", "log.csv", "curves.png"} <= {
+        p.name for p in run.iterdir()}
+    assert load_checkpoint(run / "last.pt")["progress"]["step"] == 4   # 8 images / 4 x 2 epochs
+    assert "val_map50" in (run / "log.csv").read_text().splitlines()[0]
+    capsys.readouterr()
+    assert main([*train_args(tiny_dataset, run, config, 3), "--val", str(tiny_dataset)]) == 0
+    assert "resuming" in capsys.readouterr().err
+    assert load_checkpoint(run / "last.pt")["progress"]["step"] == 6
+    best = load_checkpoint(run / "best.pt")
+    assert best["model_name"] == "xscreen_tiny" and best["input_size"] == 128
+
+
+def test_time_budget_stops_and_checkpoints(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main([*train_args(tiny_dataset, run, fast_config(tmp_path), 10_000),
+                 "--minutes", "0.02"]) == 0
+    state = load_checkpoint(run / "last.pt")
+    assert 0 < state["progress"]["step"] < 20_000
+    assert state["progress"]["elapsed_s"] >= 1.2
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = fast_config(tmp_path, FAST + "checkpoint_minutes: 0.0001\n")
+    command = [sys.executable, "-m", "xscreen.cli", *train_args(tiny_dataset, run, config, 500)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _saved_step(run) < 5:
+            time.sleep(0.2)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    killed_at = _saved_step(run)
+    assert killed_at >= 5
+    epochs = killed_at // 2 + 2          # two more epochs (2 steps each) than were done
+    assert main(train_args(tiny_dataset, run, config, epochs)) == 0
+    assert load_checkpoint(run / "last.pt")["progress"]["step"] == epochs * 2
+
+
+def _saved_step(run: Path) -> int:
+    try:
+        return int(load_checkpoint(run / "last.pt")["progress"]["step"])
+    except Exception:
+        return 0
+
+
+def _broken_dataset(tmp_path: Path, source: Path, change: str) -> Path:
+    root = tmp_path / "broken"
+    shutil.copytree(source, root)
+    coco = json.loads((root / "annotations.json").read_text())
+    if change == "unknown class":
+        coco["categories"][0]["name"] = "banana"
+    elif change == "broken box":
+        coco["annotations"][0]["bbox"] = [100, 90, 60, 40]
+    elif change == "missing image":
+        (root / "images" / coco["images"][0]["file_name"]).unlink()
+    (root / "annotations.json").write_text(json.dumps(coco))
+    return root
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("unknown class", "unknown class 'banana'"),
+    ("broken box", "does not lie inside"),
+    ("missing image", "are not in"),
+])
+def test_bad_datasets_are_refused(tiny_dataset: Path, tmp_path: Path, change: str,
+                                  message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _broken_dataset(tmp_path, tiny_dataset, change)
+    assert main(train_args(data, tmp_path / "run", fast_config(tmp_path), 1)) != 0
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("extra", "yaml_text", "message"), [
+    (["--model", "yolo"], FAST, "unknown model 'yolo'"),
+    (["--init", "/nonexistent/bundle"], FAST, "no weights found"),
+    ([], FAST + "momentum: 0.9\n", "unknown key 'momentum'"),
+    (["--input-size", "100"], FAST, "multiple of 32"),
+])
+def test_bad_options_are_refused(tiny_dataset: Path, tmp_path: Path, extra: list[str],
+                                 yaml_text: str, message: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    args = train_args(tiny_dataset, tmp_path / "run", fast_config(tmp_path, yaml_text), 1)
+    assert main([*args, *extra]) != 0
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_and_foreign_run_folder(tmp_path: Path, tiny_dataset: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    config = fast_config(tmp_path)
+    assert main(train_args(tmp_path / "absent", tmp_path / "run", config, 1)) == 2
+    assert "does not exist" in capsys.readouterr().err
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"")
+    assert main(train_args(tiny_dataset, foreign, config, 1)) == 2
+    assert "not a training run" in capsys.readouterr().err

@@ -1,0 +1,36 @@
+"""``xscreen train``: train or fine-tune a detector; rerun on the same ``--out`` to resume."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="training dataset folder (COCO)")
+    parser.add_argument("--val", help="validation dataset folder; best.pt is chosen on it")
+    parser.add_argument("--out", required=True, help="run folder (resumed if it holds last.pt)")
+    parser.add_argument("--epochs", type=int, help="epochs to train (default 30)")
+    parser.add_argument("--minutes", type=float,
+                        help="wall-clock budget of the whole run, across resumes")
+    parser.add_argument("--init", help="start from a bundle (with weights.pt) or a checkpoint")
+    parser.add_argument("--config", help="YAML file overlaying the defaults")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--batch", type=int, help="images per step (default 8)")
+    parser.add_argument("--model", help="architecture (default xscreen_s)")
+    parser.add_argument("--input-size", type=int, dest="input_size",
+                        help="long side of the model input, a multiple of 32 (default 512)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from xscreen.training.config import load_config
+    from xscreen.training.run import train
+
+    overrides = {key: getattr(args, key) for key in
+                 ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
+                  "input_size")}
+    config = load_config(args.config, overrides)
+    progress = train(config)
+    best = f", best val mAP50 {progress.best_map50:.3f}" if progress.best_map50 >= 0 else ""
+    print(f"trained {progress.step} steps ({progress.elapsed_s / 60:.1f} min){best}; "
+          f"weights in {config.out}/best.pt")
+    return 0
