@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from xscreen import CLASSES
@@ -24,6 +25,7 @@ from xscreen.datasets.shapes import Item, LabelledObject, transform_item
 # An object's pixel is "visible" when its own material removes at least this share of the beam
 # at a typical effective energy: the boxing rule "tight around what is visible".
 VISIBLE_ATTENUATION = 0.02
+_TEXTURED_BELOW_DENSITY = 1.5  # g/cm^3: fabrics, paper, plastics, food, powders
 _VISIBLE_AT_KEV = 70.0
 
 SCANNERS: tuple[ScannerConfig, ...] = (
@@ -209,11 +211,29 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
         posed = _pose_to_fit(objects.benign_item(rng, pitch), rng, inner)
         if posed is not None:
             maps.place(posed[0], *posed[1])
+    _texture_soft_matter(maps.layers, rng)
     scanner_config = SCANNERS[int(rng.integers(len(SCANNERS)))]
     high, low = get_scanner(scanner_config).acquire(maps.layers, rng)
     palette = _choice(rng, config.palettes)
     rgb = render(high, low, palette, scanner_config)
     return Scan(high, low, rgb, annotations, palette, pitch, scanner_config)
+
+
+def _texture_soft_matter(layers: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+    """Give light materials (fabric, paper, food, powders) the uneven density of real ones.
+
+    Folds, air gaps and crumpling make a cotton shirt or a bag of flour anything but a uniform
+    slab: each light material's path lengths are multiplied by a smooth random field (mean 1).
+    Labelled objects keep their own maps, so boxes are unaffected.
+    """
+    for name, layer in layers.items():
+        if material(name).density >= _TEXTURED_BELOW_DENSITY or not layer.any():
+            continue
+        height, width = layer.shape
+        coarse = rng.normal(1.0, 0.22, size=(max(2, height // 24), max(2, width // 24)))
+        field = cv2.resize(coarse.astype(np.float32), (width, height),
+                           interpolation=cv2.INTER_CUBIC)
+        layer *= np.clip(field, 0.6, 1.4)
 
 
 def _place_threat(maps: PathMaps, rng: np.random.Generator, pitch: float, label: str,

@@ -520,7 +520,7 @@ def _wrench(rng: np.random.Generator, pitch_mm: float) -> Item:
     length = uniform(rng, 120, 300)
     jaw = length * 0.1
     thickness = uniform(rng, 4, 8)
-    canvas = ItemCanvas(length + 2 * jaw, 2.4 * jaw, pitch_mm)
+    canvas = ItemCanvas(length + 2.2 * jaw, 2.4 * jaw, pitch_mm)
     cy = 1.2 * jaw
     canvas.rect("carbon_steel", jaw, cy - jaw * 0.3, length, jaw * 0.6, thickness)
     canvas.ring("carbon_steel", jaw, cy, jaw * 1.1, jaw * 0.55, thickness * 1.2)
@@ -662,10 +662,10 @@ def _costume_jewellery(rng: np.random.Generator, pitch_mm: float) -> Item:
     alloy = pick(rng, ("steel", "brass", "silver", "zinc_alloy"))
     link, wire = uniform(rng, 3, 9), uniform(rng, 0.6, 2.0)
     path, (w, h) = covers.chain_path(rng, uniform(rng, 180, 600), link)
-    canvas = ItemCanvas(max(w, 80), h + 80, pitch_mm)
+    canvas = ItemCanvas(max(w, 115), h + 80, pitch_mm)
     covers.chain(canvas, alloy, path, link, wire, clasp=True)
     for k in range(int(rng.integers(0, 3))):
-        canvas.ring(alloy, 35 + k * 20, h + 40, 33, 30, uniform(rng, 3, 8))
+        canvas.ring(alloy, 36 + k * 40, h + 40, 34, 30, uniform(rng, 3, 8))
     return canvas.item()
 
 

@@ -167,7 +167,8 @@ def _heap(rng: np.random.Generator, length: float, step: float, radius: float) -
 
 
 def coil_path(rng: np.random.Generator, turns: int, radius: float) -> list[Point]:
-    """A coiled cable's centre line: loops of slightly varying radius, offset to start at 8 mm."""
+    """A coiled cable's centre line: loops of slightly varying radius, offset to start at 20 mm
+    (room for the plugs)."""
     points: list[Point] = []
     for turn in range(turns):
         r = radius * uniform(rng, 0.85, 1.1)
@@ -177,10 +178,10 @@ def coil_path(rng: np.random.Generator, turns: int, radius: float) -> list[Point
         points += ellipse_points(centre[0], centre[1], r, r * squash, steps, turn * 15,
                                  turn * 15 + 360)[:-1]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return [(x - min(xs) + 8, y - min(ys) + 8) for x, y in points]
+    return [(x - min(xs) + 20, y - min(ys) + 20) for x, y in points]
 
 
-def path_extent(points: list[Point], margin: float = 8.0) -> tuple[float, float]:
+def path_extent(points: list[Point], margin: float = 20.0) -> tuple[float, float]:
     """The size of the box holding a path drawn from 0 with a margin on the far sides."""
     return max(p[0] for p in points) + margin, max(p[1] for p in points) + margin
 

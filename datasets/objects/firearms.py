@@ -326,9 +326,9 @@ def _long_gun(rng: np.random.Generator, pitch_mm: float, spec: LongGunSpec,
               kind: str) -> list[Item]:
     length = spec.stock_length + spec.receiver_length + spec.barrel_length + 60
     concealment = "clothing" if rng.random() < 0.15 else "none"
-    canvas = ItemCanvas(length, 230, pitch_mm)
+    canvas = ItemCanvas(length, 340, pitch_mm)  # room for a long curved magazine; cropped
     canvas.start_object()
-    axis_y = 60.0
+    axis_y = 75.0
     _stock(canvas, spec, axis_y)
     _receiver(canvas, spec, axis_y)
     x_barrel = spec.stock_length + spec.receiver_length
@@ -338,7 +338,7 @@ def _long_gun(rng: np.random.Generator, pitch_mm: float, spec: LongGunSpec,
         _scope(canvas, spec.stock_length + 20, axis_y - 45, spec.receiver_length + 120)
     obj = canvas.finish_object("firearm", kind, concealment, "steel")
     if concealment == "clothing":  # wrapped after drawing: the cover follows the cropped gun
-        covers.folded_fabric(rng, canvas, 0, 20, length, 180)
+        covers.folded_fabric(rng, canvas, 0, 35, length, 180)
     return [crop(canvas.item([obj], kind=kind), pitch_mm)]
 
 

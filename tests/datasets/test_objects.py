@@ -175,6 +175,41 @@ def test_recorded_object_holds_only_what_was_drawn_while_recording() -> None:
     canvas.disc("steel", 70, 30, 10, 2)
     obj = canvas.finish_object("gold", "test")
     assert obj.material == "gold"
-    assert obj.mass_g == pytest.approx(8 * 19.32 + np.pi * 2 * 7.9 * 0.2, rel=0.02)
+    assert obj.mass_g == pytest.approx(4 * 19.32 + np.pi * 1 * 0.2 * 7.9, rel=0.02)
     assert float(obj.path_cm.sum()) == pytest.approx(
         float(canvas.layers["gold"].sum() + canvas.layers["steel"].sum()), rel=1e-5)
+
+
+def _total_mass_g(items: list[Item]) -> float:
+    return sum(float(path.sum()) * MATERIALS[name].density for item in items
+               for name, path in item.layers.items())
+
+
+def _draw_every_kind(pitch_mm: float) -> dict[tuple[str, int], float]:
+    masses = {}
+    for seed in range(2):
+        for kind in BENIGN_KINDS:
+            masses[kind, seed] = _total_mass_g([benign_item(np.random.default_rng(seed),
+                                                            pitch_mm, kind)])
+        for label, kind in THREATS:
+            masses[kind, seed] = _total_mass_g(threat_items(np.random.default_rng(seed),
+                                                            pitch_mm, label, kind))
+    return masses
+
+
+def test_nothing_is_drawn_off_the_item_canvas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every recipe fits its canvas: widening every margin (by whole pixels) adds no mass."""
+    pitch_mm = 2.0
+    tight = _draw_every_kind(pitch_mm)
+    original = ItemCanvas.__init__
+
+    def roomy(self: ItemCanvas, width_mm: float, height_mm: float, pitch: float,
+              margin_mm: float = 2.0) -> None:
+        wider = max(margin_mm, 1.5 * pitch) + 40 * pitch if margin_mm > 0 else margin_mm
+        original(self, width_mm, height_mm, pitch, wider)
+
+    monkeypatch.setattr(ItemCanvas, "__init__", roomy)
+    roomy_masses = _draw_every_kind(pitch_mm)
+    clipped = {key: round(1 - tight[key] / roomy_masses[key], 4) for key in tight
+               if tight[key] < roomy_masses[key] * 0.999}
+    assert not clipped, f"drawn off the canvas (share of mass lost): {clipped}"
