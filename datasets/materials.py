@@ -106,6 +106,7 @@ MATERIALS: dict[str, Material] = dict([
     _m("methamphetamine", "C10H15N", 1.00),     # crystal, loosely packed
     _m("cannabis", "C21H30O2C6H10O5", 0.55),    # compressed plant matter
     _m("mdma", "C11H15NO2", 1.15),              # pressed pills
+    _m("cocaine_solution", "C17H22ClNO4H88O44", 1.10),  # ~30 % by mass in water or wine
     _m("ketamine", "C13H17Cl2NO", 0.90),       # hydrochloride powder, loosely packed
     _m("packing_tape", "C3H6", 0.90),
     # Light inorganics and glass.

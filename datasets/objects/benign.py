@@ -66,7 +66,7 @@ def _jeans(rng: np.random.Generator, pitch_mm: float) -> Item:
     """Folded jeans: denim layers, brass zip, a metal shank button, copper rivets."""
     w, h = uniform(rng, 280, 350), uniform(rng, 200, 280)
     canvas = ItemCanvas(w, h, pitch_mm)
-    canvas.pillow("cotton", w / 2, h / 2, w, h, w * h * uniform(rng, 25, 45) / 1000 * 0.85 * 1.4)
+    canvas.pillow("cotton", w / 2, h / 2, w, h, w * h * uniform(rng, 25, 45) / 1000 * 0.85)
     x0, y0 = uniform(rng, 40, w - 60), uniform(rng, 20, h - 160)
     canvas.rect("brass", x0, y0, 5, uniform(rng, 100, 140), 1.4)       # zip teeth
     canvas.rect("zinc_alloy", x0 - 3, y0, 11, 25, 3.5)                   # slider and pull
@@ -81,8 +81,8 @@ def _jacket(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A folded padded jacket: polyester shell and fill, a long zip, metal snaps."""
     w, h = uniform(rng, 280, 400), uniform(rng, 220, 350)
     canvas = ItemCanvas(w, h, pitch_mm)
-    canvas.pillow("polyester", w / 2, h / 2, w, h, w * h * uniform(rng, 40, 80) / 1000 * 0.6,
-                  squareness=4)
+    canvas.pillow("polyester", w / 2, h / 2, w, h, w * h * uniform(rng, 40, 80) / 1000 * 0.3,
+                  squareness=4)                                      # lofty fill
     canvas.rect(pick(rng, ("brass", "nylon")), w * 0.3, 5, 6, h - 10, 1.4)
     canvas.polyline("steel", [(w * 0.3 + 3, 10), (w * 0.3 + 3, h - 10)], 0.6)
     for k in range(int(rng.integers(0, 6))):
@@ -109,6 +109,25 @@ def _boot(rng: np.random.Generator, pitch_mm: float) -> Item:
     return canvas.item()
 
 
+@_benign("shoes_pair")
+def _shoes_pair(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """A pair of leather shoes from above, side by side: rubber soles with heels, uppers seen
+    edge-on around the rim, a steel shank in each arch (the clean twin of a drug-filled sole)."""
+    length = uniform(rng, 240, 310)
+    width = length * 0.4
+    canvas = ItemCanvas(length, 2 * width + 10, pitch_mm)
+    sole, upper = uniform(rng, 8, 14), uniform(rng, 50, 80)
+    for y0 in (0.0, width + 10):
+        outline = [(x, y + y0) for x, y in covers.shoe_outline(length)]
+        canvas.slab("rubber", outline, sole)
+        canvas.rect("rubber", length * 0.02, y0 + width * 0.25, length * 0.22, width * 0.5,
+                    uniform(rng, 15, 40))                                  # heel block
+        canvas.slab("leather", outline, 2 * 1.5)                           # insole and vamp
+        canvas.wall("leather", outline, 1.8, upper, closed=True)
+        canvas.rect("carbon_steel", length * 0.2, y0 + width * 0.45, length * 0.35, 12, 1.5)
+    return canvas.item()
+
+
 @_benign("sandal")
 def _sandal(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A sandal from above: EVA or rubber sole, leather straps, a small metal buckle."""
@@ -128,9 +147,11 @@ def _book(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A book face-on (a slab of paper), hardcover boards, or a spiral-bound notebook."""
     w, h = pick(rng, ("148x210", "170x240", "210x297", "135x203")).split("x")
     width, height = float(w), float(h)
-    canvas = ItemCanvas(width + 6, height, pitch_mm)
     binding = pick(rng, ("paperback", "hardcover", "spiral", "stapled"))
     pages = uniform(rng, 3, 50) if binding != "stapled" else uniform(rng, 1, 4)
+    if rng.random() < 0.2:
+        return _book_on_edge(pitch_mm, width, height, pages, binding == "hardcover")
+    canvas = ItemCanvas(width + 6, height, pitch_mm)
     canvas.rect("paper", 6, 0, width, height, pages)
     if binding == "hardcover":
         canvas.rect("cardboard", 4, 0, width + 2, height, 2 * 2.5 * 4)  # dense board
@@ -140,6 +161,19 @@ def _book(rng: np.random.Generator, pitch_mm: float) -> Item:
     elif binding == "stapled":
         for y in (height * 0.25, height * 0.75):
             canvas.cylinder("steel", (6, y - 6), (6, y + 6), 0.35)
+    return canvas.item()
+
+
+def _book_on_edge(pitch_mm: float, width: float, height: float, pages: float,
+                  hardcover: bool) -> Item:
+    """A book standing on its edge: the beam runs across its width, so it shows as a narrow
+    dense band (height x thickness) holding ``width`` mm of paper."""
+    boards = 2.5 if hardcover else 0.3
+    canvas = ItemCanvas(height, pages + 2 * boards, pitch_mm)
+    canvas.rect("paper", 0, boards, height, pages, width)
+    for y in (0.0, boards + pages):
+        canvas.rect("cardboard" if hardcover else "paper", 0, y, height, boards,
+                    width * (4 if hardcover else 1))
     return canvas.item()
 
 
@@ -196,34 +230,15 @@ def _toy_gun(rng: np.random.Generator, pitch_mm: float) -> Item:
 
 
 # === cosmetics and bottles =======================================================================
-def _bottle(canvas: ItemCanvas, x: float, y: float, radius: float, height: float, wall: float,
-            shell: str, liquid: str, fill: float) -> None:
-    """A bottle standing, seen from the side: a shell tube, liquid to ``fill``, a neck and cap."""
-    body_top = y + height * 0.3
-    canvas.cylinder(shell, (x, body_top), (x, y + height), radius, radius - wall)
-    canvas.prism(shell, (x - radius, y + height - wall / 2), (x + radius, y + height - wall / 2),
-                 wall / 2, lambda d: np.full_like(d, 1.6 * radius))          # base, edge-on
-    level = y + height - (height * 0.7) * fill
-    canvas.cylinder(liquid, (x, level), (x, y + height - wall), radius - wall)
-    neck = radius * 0.35
-    canvas.cylinder(shell, (x, y + 8), (x, body_top), neck, neck - wall)
-    canvas.slab(shell, [(x - neck, body_top), (x + neck, body_top), (x + radius, body_top + 20),
-                        (x - radius, body_top + 20)], wall * 2)
-    canvas.cylinder(pick_cap(shell), (x, y), (x, y + 12), neck + 1.5, neck + 0.3)
-
-
-def pick_cap(shell: str) -> str:
-    """Caps: aluminium screw caps on glass, polyethylene on plastic bottles."""
-    return "aluminium" if shell == "glass" else "polyethylene"
-
-
 @_benign("glass_bottle")
 def _glass_bottle(rng: np.random.Generator, pitch_mm: float) -> Item:
     """Wine, spirits or oil in a glass bottle (walls 3-5 mm)."""
     radius, height = uniform(rng, 33, 45), uniform(rng, 220, 320)
     canvas = ItemCanvas(2 * radius, height, pitch_mm)
-    _bottle(canvas, radius, 0, radius, height, uniform(rng, 3, 5), "glass",
-            pick(rng, ("ethanol_solution", "water")), uniform(rng, 0.7, 1.0))
+    wall = uniform(rng, 3, 5)
+    covers.bottle(canvas, radius, height, wall, "glass")
+    covers.bottle_liquid(canvas, radius, height, wall, pick(rng, ("ethanol_solution", "water")),
+                         uniform(rng, 0.7, 1.0))
     return canvas.item()
 
 
@@ -232,8 +247,9 @@ def _plastic_bottle(rng: np.random.Generator, pitch_mm: float) -> Item:
     """Water, shampoo or a drink in a PET bottle (walls 0.3 mm)."""
     radius, height = uniform(rng, 28, 45), uniform(rng, 180, 320)
     canvas = ItemCanvas(2 * radius, height, pitch_mm)
-    _bottle(canvas, radius, 0, radius, height, 0.35, "pet",
-            pick(rng, ("water", "ethanol_solution", "cream")), uniform(rng, 0.3, 1.0))
+    covers.bottle(canvas, radius, height, 0.35, "pet")
+    covers.bottle_liquid(canvas, radius, height, 0.35,
+                         pick(rng, ("water", "ethanol_solution", "cream")), uniform(rng, 0.3, 1.0))
     return canvas.item()
 
 
@@ -384,14 +400,13 @@ def _steel_pot(rng: np.random.Generator, pitch_mm: float) -> Item:
     canvas = ItemCanvas(2 * radius + 50, height, pitch_mm)
     cx = radius + 25
     canvas.cylinder("steel", (cx, 0), (cx, height), radius, radius - wall)
-    canvas.prism("steel", (cx - radius, height - 2), (cx + radius, height - 2), 2.0,
-                 lambda d: np.full_like(d, 1.6 * radius))                  # capsule base
+    canvas.disc_edge_on("aluminium", cx, height - 4, radius - 8, 3)      # capsule base: core
+    canvas.disc_edge_on("steel", cx, height - 1, radius - 6, 1)
     for side in (-1, 1):
         canvas.polyline("steel", [(cx + side * radius, 15), (cx + side * (radius + 22), 20),
                                   (cx + side * radius, 30)], 3.0)
     if rng.random() < 0.5:
-        canvas.prism("glass", (cx - radius, 2), (cx + radius, 2), 2.0,
-                     lambda d: np.full_like(d, 1.6 * radius))              # lid, edge-on
+        canvas.disc_edge_on("glass", cx, 0, radius + 2, 4)                 # lid, edge-on
     return canvas.item()
 
 
@@ -421,8 +436,7 @@ def _ceramic_mug(rng: np.random.Generator, pitch_mm: float) -> Item:
     radius, height = uniform(rng, 38, 48), uniform(rng, 85, 110)
     canvas = ItemCanvas(2 * radius + 30, height, pitch_mm)
     canvas.cylinder("ceramic", (radius, 0), (radius, height), radius, radius - 5)
-    canvas.prism("ceramic", (0, height - 4), (2 * radius, height - 4), 4,
-                 lambda d: np.full_like(d, 1.6 * radius))
+    canvas.disc_edge_on("ceramic", radius, height - 6, radius - 5, 6)
     canvas.polyline("ceramic", ellipse_points(2 * radius, height / 2, 22, height * 0.3, 12, -90,
                                               90), 5)
     return canvas.item()
@@ -724,6 +738,28 @@ def _hard_drive(rng: np.random.Generator, pitch_mm: float) -> Item:
     canvas.rect("carbon_steel", w * 0.76, h * 0.08, w * 0.19, h * 0.34, 4)
     canvas.rect("pcb", 2, 2, w - 4, h - 4, 1.6)
     canvas.rect("steel", w - 15, 5, 12, 30, 1.0)                             # connector shells
+    return canvas.item()
+
+
+@_benign("stationery")
+def _stationery(rng: np.random.Generator, pitch_mm: float) -> Item:
+    """Office bits in a pouch: scissors, a stapler, pens with steel springs, paper clips."""
+    canvas = ItemCanvas(200, 120, pitch_mm)
+    canvas.rect("polyester", 0, 0, 200, 120, 1.0)
+    for side in (-1, 1):                                                    # scissors
+        canvas.slab("steel", [(10, 30), (90, 30 + side * 4), (90, 30 + side * 8)], 2.5)
+        canvas.ring("abs", 105, 30 + side * 12, 12, 7, 7)
+    canvas.rect("steel", 20, 55, 110, 25, 2.0)                               # stapler
+    canvas.rect("abs", 20, 55, 110, 25, 15)
+    canvas.rect("steel", 30, 62, 90, 8, 4)
+    for k in range(int(rng.integers(1, 6))):                                 # pens
+        y = 88 + k * 6
+        canvas.cylinder("abs", (10, y), (150, y), 4.5, 3.5)
+        canvas.cylinder("steel", (60, y), (80, y), 2.0, 1.7)
+        canvas.cylinder("brass", (145, y), (155, y), 1.0)
+    for _ in range(int(rng.integers(0, 8))):
+        x, y = uniform(rng, 160, 190), uniform(rng, 10, 100)
+        canvas.tube_outline("steel", rounded_rect(x, y, 8, 25, 4), 0.5, closed=True)
     return canvas.item()
 
 

@@ -12,23 +12,52 @@ import numpy as np
 from xscreen.datasets.objects.drawing import (
     ItemCanvas,
     ThreatRecipe,
+    crop,
     ellipse_points,
     registrar,
     rounded_rect,
     uniform,
 )
-from xscreen.datasets.shapes import Item
+from xscreen.datasets.shapes import Item, merge
 
 RECIPES: dict[str, ThreatRecipe] = {}
 _counterfeit = registrar(RECIPES)
 
 
+_PACKED_SHARE = {"watch": 0.5, "sneaker": 0.4, "phone": 0.5, "earbuds": 0.5, "handbag": 0.3}
+
+
 def _lot(rng: np.random.Generator, pitch_mm: float, kind: str,
          draw: Callable[[np.random.Generator, float], Item]) -> list[Item]:
-    """A single item or a lot of 2-12 identical items (same model), each with its own object."""
+    """A single item or a lot of 2-12 identical items (same model, same packaging), each with
+    its own object; sometimes each in its retail box (or a handbag in its dust bag)."""
     count = 1 if rng.random() < 0.4 else int(rng.integers(2, 13))
     model = int(rng.integers(2**31))
-    return [draw(np.random.default_rng(model), pitch_mm) for _ in range(count)]
+    packed = rng.random() < _PACKED_SHARE[kind]
+    depth = uniform(rng, 30, 120)
+    items = [draw(np.random.default_rng(model), pitch_mm) for _ in range(count)]
+    return [_retail_pack(item, pitch_mm, depth, kind == "handbag") if packed else item
+            for item in items]
+
+
+def _retail_pack(item: Item, pitch_mm: float, depth_mm: float, dust_bag: bool) -> Item:
+    """The item inside its retail box (paperboard faces, walls edge-on, a foam insert) or a
+    cotton dust bag, merged so that the item keeps its object."""
+    item = crop(item, pitch_mm, margin_mm=0.0)  # the box fits what is drawn, not the canvas
+    pad = int(np.ceil(8.0 / pitch_mm))
+    height, width = item.shape
+    box_w, box_h = (width + 2 * pad) * pitch_mm, (height + 2 * pad) * pitch_mm
+    canvas = ItemCanvas(box_w, box_h, pitch_mm, margin_mm=0.0)
+    if dust_bag:
+        canvas.rect("cotton", 0, 0, box_w, box_h, 2 * 0.6)
+        canvas.pillow("paper", box_w / 2, box_h / 2, box_w * 0.8, box_h * 0.8,
+                      box_w * box_h * 0.8 * 0.8 * 20 / 1000 * 0.1)       # stuffing
+    else:
+        canvas.rect("paper", 0, 0, box_w, box_h, 2 * 1.2)
+        canvas.wall("paper", rounded_rect(0.6, 0.6, box_w - 1.2, box_h - 1.2, 1), 1.2,
+                    depth_mm, closed=True)
+        canvas.rect("eva_foam", 2, 2, box_w - 4, box_h - 4, depth_mm * 0.3)  # insert
+    return merge([(canvas.item(), (0, 0)), (item, (pad, pad))], kind=item.kind)
 
 
 def _counterfeit_item(canvas: ItemCanvas, kind: str, draw: Callable[[], None]) -> Item:
@@ -47,6 +76,7 @@ def _watch_item(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A wristwatch face-on: steel case ring (edge-on walls), crystal, movement, band."""
     radius, strap = uniform(rng, 18, 23), uniform(rng, 70, 110)
     metal_band = rng.random() < 0.5
+    link = uniform(rng, 4, 7)
     height = 2 * radius + 2 * strap
     canvas = ItemCanvas(2 * radius + 6, height, pitch_mm)
     cx, cy = radius + 3, height / 2
@@ -58,10 +88,15 @@ def _watch_item(rng: np.random.Generator, pitch_mm: float) -> Item:
         canvas.disc("brass", cx, cy, radius * 0.65, 1.5)          # movement plates
         canvas.disc("steel", cx + radius * 0.3, cy, 3.9, 1.6)     # button cell
         canvas.rect("steel", cx + radius, cy - 2, 4, 4, 4)         # crown
-        band = "steel" if metal_band else "leather"
         for y0 in (cy - radius - strap, cy + radius - 2):
-            canvas.rect(band, cx - 10, y0, 20, strap + 2, 2.0 if metal_band else 3.5)
-        if not metal_band:
+            if metal_band:  # links with hairline gaps, a folding clasp on one side
+                for y in np.arange(y0, y0 + strap + 2 - link, link):
+                    canvas.rect("steel", cx - 10, float(y), 20, link - 0.5, 2.6)
+            else:
+                canvas.rect("leather", cx - 10, y0, 20, strap + 2, 3.5)
+        if metal_band:
+            canvas.rect("steel", cx - 9, cy + radius + strap * 0.4, 18, 30, 2.0)
+        else:
             canvas.ring("steel", cx, cy + radius + strap - 8, 10, 8, 2.5)
 
     return _counterfeit_item(canvas, "watch", draw)
@@ -137,20 +172,38 @@ def _phone(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
 def _phone_item(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A smartphone face-on: glass faces, aluminium frame edge-on, battery, board, cameras."""
     w, h, depth = uniform(rng, 68, 78), uniform(rng, 140, 165), uniform(rng, 7.4, 8.9)
+    if rng.random() < 0.15:
+        return _phone_on_edge(pitch_mm, w, h, depth)
     canvas = ItemCanvas(w, h, pitch_mm)
 
     def draw() -> None:
-        canvas.slab("glass", rounded_rect(0, 0, w, h, 9), 1.4)
-        canvas.tube_outline("aluminium", rounded_rect(1.5, 1.5, w - 3, h - 3, 8), 1.5,
-                            closed=True)
-        canvas.slab("aluminium", rounded_rect(3, 3, w - 6, h - 6, 6), 0.6)  # mid-frame plate
-        canvas.rect("lithium_cell", 8, h * 0.35, w - 16, h * 0.55, depth * 0.5)
+        canvas.slab("glass", rounded_rect(0, 0, w, h, 9), 1.6)            # front and back
+        canvas.wall("aluminium", rounded_rect(1, 1, w - 2, h - 2, 8), 2.0, depth, closed=True)
+        canvas.slab("aluminium", rounded_rect(3, 3, w - 6, h - 6, 6), 0.8)  # mid-frame plate
+        canvas.rect("lithium_cell", 8, h * 0.35, w - 16, h * 0.55, depth * 0.55)
         canvas.rect("pcb", 5, 8, w - 10, h * 0.3, 1.2)
         canvas.rect("steel", 8, 12, w - 20, h * 0.22, 0.4)          # RF shields
         for k in range(int(rng.integers(1, 4))):
             canvas.disc("glass", 14, 14 + 12 * k, 5, 3)
             canvas.ring("steel", 14, 14 + 12 * k, 5.5, 4.5, 2)
         canvas.rect("neodymium_magnet", w / 2 - 6, h - 10, 12, 4, 2.5)
+
+    return _counterfeit_item(canvas, "phone", draw)
+
+
+def _phone_on_edge(pitch_mm: float, w: float, h: float, depth: float) -> Item:
+    """A phone standing on its side: a thin band (length x thickness) that the beam crosses
+    along the phone's width: glass faces, frame, mid-plate, battery and board, all long paths."""
+    canvas = ItemCanvas(h, depth, pitch_mm)
+
+    def draw() -> None:
+        for y in (0.0, depth - 0.7):
+            canvas.rect("glass", 0, y, h, 0.7, w - 2)
+        canvas.rect("aluminium", 0, 0, h, depth, 2 * 1.5)                   # side walls
+        canvas.rect("aluminium", 2, depth * 0.45, h - 4, 0.6, w - 6)        # mid-frame plate
+        canvas.rect("lithium_cell", h * 0.35, 1.2, h * 0.55, depth * 0.5, w - 16)
+        canvas.rect("pcb", 4, depth * 0.55, h * 0.3, 1.2, w - 10)
+        canvas.rect("glass", 10, -1.0, 12, 1.0, 20)                          # camera bump
 
     return _counterfeit_item(canvas, "phone", draw)
 

@@ -58,6 +58,27 @@ def lining_cover(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: floa
         canvas.rect("brass", w * 0.48, 5, 5, h - 10, 1.2)  # zip
 
 
+def bottle(canvas: ItemCanvas, radius: float, height: float, wall: float, shell: str) -> None:
+    """A bottle standing, seen from the side in a ``2 radius x height`` box: body (a tube seen
+    side-on), base edge-on, shoulder, neck and cap."""
+    x, body_top = radius, height * 0.3
+    canvas.cylinder(shell, (x, body_top), (x, height), radius, radius - wall)
+    canvas.disc_edge_on(shell, x, height - wall, radius - wall, wall)
+    neck = radius * 0.35
+    canvas.cylinder(shell, (x, 8), (x, body_top), neck, neck - wall)
+    canvas.slab(shell, [(x - neck, body_top), (x + neck, body_top), (x + radius, body_top + 20),
+                        (x - radius, body_top + 20)], wall * 2)
+    cap = "aluminium" if shell == "glass" else "polyethylene"
+    canvas.cylinder(cap, (x, 0), (x, 12), neck + 1.5, neck + 0.3)
+
+
+def bottle_liquid(canvas: ItemCanvas, radius: float, height: float, wall: float, liquid: str,
+                  fill: float) -> None:
+    """The liquid in a :func:`bottle`, filled to ``fill`` of the body."""
+    level = height - (height * 0.7) * fill
+    canvas.cylinder(liquid, (radius, level), (radius, height - wall), radius - wall)
+
+
 def electronics_box(rng: np.random.Generator, canvas: ItemCanvas, x: float, y: float, w: float,
                     h: float) -> None:
     """A device housing (printer, amplifier, desktop PC) seen from above: plastic or steel
@@ -92,8 +113,8 @@ def tin_can(canvas: ItemCanvas, radius: float, height: float) -> None:
     """A food tin standing, seen from the side: tinplate walls and rolled rims."""
     canvas.cylinder("carbon_steel", (radius, 0), (radius, height), radius, radius - 0.25)
     for y in (0.0, height - 1.5):
-        canvas.prism("carbon_steel", (0, y + 0.75), (2 * radius, y + 0.75), 0.75,
-                     lambda d: np.full_like(d, 2 * radius * 0.9))
+        canvas.disc_edge_on("carbon_steel", radius, y, radius, 0.3)      # ends
+        canvas.cylinder("carbon_steel", (0, y + 0.75), (2 * radius, y + 0.75), 0.75)  # rims
 
 
 def chocolate_box(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: float) -> None:
@@ -119,12 +140,7 @@ def bar_disguise(rng: np.random.Generator, canvas: ItemCanvas, disguise: str, w:
         canvas.rect("paper", 0, 0, w, h, 0.2)
         canvas.rect("chocolate", 2, 2, w - 4, h - 4, 3.0)
     elif disguise == "books":
-        margin = BAR_DISGUISE_MARGINS["books"]
-        pages = uniform(rng, 25, 45)
-        canvas.rect("paper", 0, 0, w, h, pages)
-        canvas.rect("paper", margin - 2, margin - 2, w - 2 * margin + 4, h - 2 * margin + 4,
-                    -pages * 0.8)                                    # the cut-out
-        canvas.rect("cardboard", 0, 0, w, h, 2 * 2.5 * 4)
+        hollow_book(rng, canvas, w, h, BAR_DISGUISE_MARGINS["books"] - 2)
     else:
         folded_fabric(rng, canvas, 0, 0, w, h)
 
@@ -164,6 +180,15 @@ def _heap(rng: np.random.Generator, length: float, step: float, radius: float) -
         x, y = x + step * float(np.cos(heading)), y + step * float(np.sin(heading))
         points.append((x, y))
     return points
+
+
+def hollow_book(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: float,
+                margin: float) -> None:
+    """A hardcover book whose pages are cut away inside ``margin`` of its edges."""
+    pages = uniform(rng, 25, 45)
+    canvas.rect("paper", 0, 0, w, h, pages)
+    canvas.rect("paper", margin, margin, w - 2 * margin, h - 2 * margin, -pages * 0.8)
+    canvas.rect("cardboard", 0, 0, w, h, 2 * 2.5 * 4)                   # dense boards
 
 
 def coil_path(rng: np.random.Generator, turns: int, radius: float) -> list[Point]:

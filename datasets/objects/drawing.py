@@ -10,8 +10,13 @@ recipe in this package relies on:
   is summed (``Canvas.mass_g`` of each contribution), so a firearm's steel, nylon and brass all
   count.
 
-A few solids the base class lacks are here too: a rounded "pillow" (a wrapped brick), prisms with an
-arbitrary chord profile (a revolver cylinder with its chambers), and rounded-rectangle outlines.
+Some primitives are redrawn so that mass does not depend on the pitch: cylinders have flat ends
+and a chord averaged over each pixel (a 0.25 mm tin-can wall or a 0.3 mm wire keeps its volume at
+2 mm per pixel), axis-aligned rectangles get exact edge coverage, and wires and cables are drawn
+with OpenCV at their true volume. A few solids the base class lacks are here too: a rounded
+"pillow" (a wrapped brick, a bag of powder) of a given volume, prisms with any chord profile (a
+revolver cylinder with its chambers), walls seen edge-on, and one small solid stamped many times
+(pills, grains, chain links).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class ItemCanvas(Canvas):
         self.margin_mm = margin_mm
         self._window: tuple[int, int, int, int] | None = None  # rows r0:r1, columns c0:c1
         self._masses: dict[str, float] = {}
+        self._subtracted = False  # something was carved out: clip the layers at zero when done
 
     # --- windows ------------------------------------------------------------------------------
     @contextmanager
@@ -113,17 +119,20 @@ class ItemCanvas(Canvas):
     def rect(self, material_name: str, x_mm: float, y_mm: float, w_mm: float, h_mm: float,
              thickness_mm: float, angle_deg: float = 0.0) -> None:
         """A rectangular slab; axis-aligned ones get exact analytic edge coverage."""
+        self._subtracted |= thickness_mm < 0
         if angle_deg % 180 != 0:
             super().rect(material_name, x_mm, y_mm, w_mm, h_mm, thickness_mm, angle_deg)
             return
         x0, y0 = x_mm + self.margin_mm, y_mm + self.margin_mm
         with self._window_over(x0, y0, x0 + w_mm, y0 + h_mm) as inside:
             if inside:
-                grid_x, grid_y = self._grid()
-                cover_x = _interval_cover(grid_x[0], x0, x0 + w_mm, self.pitch_mm)
-                cover_y = _interval_cover(grid_y[:, 0], y0, y0 + h_mm, self.pitch_mm)
-                self._add(material_name, np.outer(cover_y, cover_x) * np.float32(
-                    thickness_mm / 10.0))
+                r0, r1, c0, c1 = self._window or (0, self.height, 0, self.width)
+                xs = (np.arange(c0, c1, dtype=np.float32) + 0.5) * self.pitch_mm
+                ys = (np.arange(r0, r1, dtype=np.float32) + 0.5) * self.pitch_mm
+                cover_x = _interval_cover(xs, x0, x0 + w_mm, self.pitch_mm)
+                cover_y = _interval_cover(ys, y0, y0 + h_mm, self.pitch_mm)
+                self._add(material_name, np.outer(cover_y, cover_x * np.float32(
+                    thickness_mm / 10.0)))
 
     def ellipsoid(self, material_name: str, cx_mm: float, cy_mm: float, rx_mm: float,
                   ry_mm: float, depth_mm: float, angle_deg: float = 0.0,
@@ -146,7 +155,7 @@ class ItemCanvas(Canvas):
         def chord(d: np.ndarray) -> np.ndarray:
             solid = _pixel_chord(d, radius_mm, half_pixel)
             if inner_radius_mm > 0:
-                solid -= _pixel_chord(d, inner_radius_mm, half_pixel)
+                solid = np.maximum(solid - _pixel_chord(d, inner_radius_mm, half_pixel), 0.0)
             return solid
 
         self.prism(material_name, p0_mm, p1_mm, radius_mm + 0.75 * self.pitch_mm, chord)
@@ -266,6 +275,15 @@ class ItemCanvas(Canvas):
         for a, b in itertools.pairwise(path):
             self.prism(material_name, a, b, wall_mm / 2, lambda d: np.full_like(d, depth_mm))
 
+    def disc_edge_on(self, material_name: str, cx_mm: float, top_mm: float, radius_mm: float,
+                     thickness_mm: float) -> None:
+        """A horizontal disc seen edge-on from the side (a pot's base, a lid, a can's end): a
+        band ``thickness`` tall whose path is the chord ``2 sqrt(r^2 - x^2)`` across it."""
+        half_pixel = 0.5 * self.pitch_mm
+        self.prism(material_name, (cx_mm, top_mm), (cx_mm, top_mm + thickness_mm),
+                   radius_mm + 0.75 * self.pitch_mm,
+                   lambda d: _pixel_chord(d, radius_mm, half_pixel))
+
     def tube_outline(self, material_name: str, points_mm: Sequence[Point], radius_mm: float,
                      closed: bool = False) -> None:
         """A bent rod or wire along a path (a trigger guard, a chain, a heating element)."""
@@ -301,11 +319,10 @@ class ItemCanvas(Canvas):
                               mass_g=float(sum(masses.values())), concealment=concealment)
 
     def item(self, objects: Sequence[LabelledObject] = (), kind: str = "") -> Item:
-        """The finished item; path lengths are clipped at zero (bores subtract from solids)."""
-        for layer in self.layers.values():
-            np.maximum(layer, 0.0, out=layer)
-        for obj in objects:
-            np.maximum(obj.path_cm, 0.0, out=obj.path_cm)
+        """The finished item; path lengths are clipped at zero if anything was carved out."""
+        if self._subtracted:
+            for path in [*self.layers.values(), *(obj.path_cm for obj in objects)]:
+                np.maximum(path, 0.0, out=path)
         return super().item(objects, kind)
 
 

@@ -47,9 +47,11 @@ class PistolSpec:
     bore_radius: float
     double_stack: bool
     grip_material: str     # grip panels of steel-framed pistols
+    serrations: int        # grooves cut across the slide's rear
 
     @property
     def grip_slope(self) -> float:
+        """How far (mm) the grip's top sits forward of its base: the grip angle's run."""
         return float(np.tan(np.radians(self.grip_angle_deg))) * (self.height - self.slide_height)
 
 
@@ -64,21 +66,35 @@ def _pistol_spec(rng: np.random.Generator, polymer: bool) -> PistolSpec:
         cartridges=int(rng.integers(0, 18)), bore_radius=float(rng.choice([4.5, 4.5, 5.1, 5.7])),
         double_stack=polymer or rng.random() < 0.3,
         grip_material=pick(rng, ("wood", "rubber", "nylon")),
+        serrations=int(rng.choice([0, 6, 8, 10])),
     )
 
 
 def _draw_slide(canvas: ItemCanvas, spec: PistolSpec) -> None:
-    """The slide: a steel shell (two walls, a top edge-on) with the barrel and recoil spring."""
-    x0, length, top = spec.grip_slope, spec.length, 0.0
-    wall = 2.6
-    canvas.slab("steel", rounded_rect(x0, top, length, spec.slide_height, 3), 2 * wall)
-    canvas.rect("steel", x0, top, length, 3, spec.width - 2 * wall)
-    canvas.rect("steel", x0, top, 12, spec.slide_height, spec.width - 2 * wall)  # breech block
-    bore_y = spec.slide_height * 0.45
-    _draw_barrel(canvas, (x0 + 18, bore_y), length - 20, spec.bore_radius)
+    """The slide (see :func:`_draw_slide_shell`) with the barrel and recoil spring inside."""
+    _draw_slide_shell(canvas, spec)
+    x0, length = spec.grip_slope, spec.length
+    _draw_barrel(canvas, (x0 + 18, spec.slide_height * 0.45), length - 20, spec.bore_radius)
     spring_y = spec.slide_height - 4
     canvas.cylinder("steel", (x0 + 60, spring_y), (x0 + length - 4, spring_y), 4.5, 3.9)
     canvas.cylinder("steel", (x0 + 60, spring_y), (x0 + length - 4, spring_y), 1.5)
+
+
+def _draw_slide_shell(canvas: ItemCanvas, spec: PistolSpec) -> None:
+    """The slide alone: a steel shell (two walls, the top edge-on, the breech block), with its
+    ejection port cut through one wall, rear serrations, sights, and a hammer on steel guns."""
+    x0, length, height, wall = spec.grip_slope, spec.length, spec.slide_height, 2.6
+    canvas.slab("steel", rounded_rect(x0, 0, length, height, 3), 2 * wall)
+    canvas.rect("steel", x0, 0, length, 3, spec.width - 2 * wall)
+    canvas.rect("steel", x0, 0, 12, height, spec.width - 2 * wall)          # breech block
+    canvas.rect("steel", x0 + 0.3 * length, 1, 0.18 * length, 0.55 * height, -wall)  # port
+    for groove in range(int(spec.serrations)):
+        canvas.rect("steel", x0 + 14 + groove * 3.0, 3, 1.5, height - 5, -1.6)
+    canvas.rect("steel", x0 + length - 12, -3.5, 4, 3.5, 3.5)                # front sight
+    canvas.rect("steel", x0 + 6, -4.5, 8, 4.5, spec.width * 0.5)             # rear sight
+    if spec.frame_material == "steel":                                       # exposed hammer
+        canvas.slab("steel", [(x0 + 1, height * 0.2), (x0 - 10, -1), (x0 - 14, 3),
+                              (x0 + 1, height * 0.75)], 7)
 
 
 def _draw_barrel(canvas: ItemCanvas, breech: Point, length: float, bore_radius: float) -> None:
@@ -143,7 +159,8 @@ def _cartridge(canvas: ItemCanvas, base: Point, case_length: float, case_radius:
     canvas.cylinder("lead", back, tip, bullet_radius or case_radius - 0.5)
 
 
-def _pistol_canvas(spec: PistolSpec, pitch_mm: float, margin_mm: float = 2.0) -> ItemCanvas:
+def _pistol_canvas(spec: PistolSpec, pitch_mm: float, margin_mm: float = 6.0) -> ItemCanvas:
+    """The pistol's canvas: the margin holds the sights and hammer, drawn above and behind."""
     return ItemCanvas(spec.length + spec.grip_slope + 2, spec.height + 6, pitch_mm, margin_mm)
 
 
@@ -169,7 +186,7 @@ def _pistol_steel(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     return _pistol(rng, pitch_mm, polymer=False, kind="pistol_steel")
 
 
-_CONCEALMENT_MARGINS = {"none": 2.0, "clothing": 2.0, "electronics": 40.0}  # mm around
+_CONCEALMENT_MARGINS = {"none": 6.0, "clothing": 6.0, "electronics": 40.0}  # mm around
 
 
 def _concealment(rng: np.random.Generator) -> str:
@@ -208,6 +225,35 @@ def _pistol_part(rng: np.random.Generator, pitch_mm: float, kind: str,
     return [crop(canvas.item([obj], kind=kind), pitch_mm)]
 
 
+@_firearm("pistol_disassembled")
+def _pistol_disassembled(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """A pistol field-stripped and spread through the parcel: slide, barrel and recoil spring
+    apart, the frame with its magazine; each major part its own item and box."""
+    spec = _pistol_spec(rng, polymer=rng.random() < 0.7)
+    slide = _part_item(spec, pitch_mm, _draw_slide_shell)
+    frame = _part_item(spec, pitch_mm, _draw_frame_and_magazine)
+    barrel_canvas = ItemCanvas(spec.length - 20, 2 * spec.bore_radius + 12, pitch_mm)
+    barrel_canvas.start_object()
+    _draw_barrel(barrel_canvas, (0, spec.bore_radius + 5), spec.length - 20, spec.bore_radius)
+    barrel = barrel_canvas.item([barrel_canvas.finish_object("firearm", "pistol_disassembled")],
+                                kind="pistol_disassembled")
+    return [slide, frame, barrel]
+
+
+def _draw_frame_and_magazine(canvas: ItemCanvas, spec: PistolSpec) -> None:
+    _draw_pistol_frame(canvas, spec)
+    _draw_magazine(canvas, spec, spec.cartridges)
+
+
+def _part_item(spec: PistolSpec, pitch_mm: float,
+               draw: Callable[[ItemCanvas, PistolSpec], None]) -> Item:
+    canvas = _pistol_canvas(spec, pitch_mm)
+    canvas.start_object()
+    draw(canvas, spec)
+    obj = canvas.finish_object("firearm", "pistol_disassembled")
+    return crop(canvas.item([obj], kind="pistol_disassembled"), pitch_mm)
+
+
 @_firearm("barrel")
 def _barrel(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     long_gun = rng.random() < 0.4
@@ -235,10 +281,12 @@ class RevolverSpec:
 
     @property
     def cylinder_axis(self) -> Point:
+        """Where the cylinder's axis starts (its rear face's centre), mm."""
         return 58.0, self.radius + 10
 
     @property
     def bore_y(self) -> float:
+        """The barrel's axis height: in line with the top chamber."""
         return self.cylinder_axis[1] - self.radius * 0.62
 
 
@@ -319,14 +367,16 @@ class LongGunSpec:
     stock_material: str
     receiver_material: str
     receiver_path: float
-    magazine: str          # "box", "curved", "tube", "none"
+    magazine: str          # "box", "curved", "tube", "double", "none"
+    stock_style: str = "classic"  # "classic" (wood or polymer butt), "buffer_tube", "folding"
 
 
 def _long_gun(rng: np.random.Generator, pitch_mm: float, spec: LongGunSpec,
               kind: str) -> list[Item]:
     length = spec.stock_length + spec.receiver_length + spec.barrel_length + 60
     concealment = "clothing" if rng.random() < 0.15 else "none"
-    canvas = ItemCanvas(length, 340, pitch_mm)  # room for a long curved magazine; cropped
+    height = 340 if spec.magazine == "curved" else 260  # room for the magazine; cropped after
+    canvas = ItemCanvas(length, height, pitch_mm)
     canvas.start_object()
     axis_y = 75.0
     _stock(canvas, spec, axis_y)
@@ -343,12 +393,10 @@ def _long_gun(rng: np.random.Generator, pitch_mm: float, spec: LongGunSpec,
 
 
 def _stock(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float) -> None:
-    """Butt stock and pistol grip (wood or polymer): solid wood, or a polymer shell."""
+    """Butt stock, pistol grip, trigger guard and handguard (wood, or a polymer shell)."""
     s = spec.stock_length
     path = 38.0 if spec.stock_material == "wood" else 14.0
-    canvas.slab(spec.stock_material, [(0, axis_y + 5), (s, axis_y - 12), (s + 10, axis_y + 12),
-                                      (s - 40, axis_y + 30), (0, axis_y + 115)], path)
-    canvas.rect("steel", 0, axis_y + 5, 6, 110, 8)  # butt plate
+    _BUTTS[spec.stock_style](canvas, spec, axis_y, path)
     grip_x = s + 40
     canvas.slab(spec.stock_material, [(grip_x, axis_y + 15), (grip_x + 35, axis_y + 15),
                                       (grip_x + 12, axis_y + 100), (grip_x - 18, axis_y + 95)],
@@ -358,6 +406,36 @@ def _stock(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float) -> None:
     hand_x = s + spec.receiver_length
     canvas.slab(spec.stock_material, rounded_rect(hand_x, axis_y - 18, spec.barrel_length * 0.45,
                                                   36, 8), path * 0.7)
+
+
+def _classic_butt(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float, path: float) -> None:
+    """A classic butt: a wedge from the receiver down to a butt plate."""
+    s = spec.stock_length
+    canvas.slab(spec.stock_material, [(0, axis_y + 5), (s, axis_y - 12), (s + 10, axis_y + 12),
+                                      (s - 40, axis_y + 30), (0, axis_y + 115)], path)
+    canvas.rect("steel", 0, axis_y + 5, 6, 110, 8)
+
+
+def _buffer_tube_butt(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float,
+                      path: float) -> None:
+    """An AR-style butt: an aluminium buffer tube (spring and buffer inside) under a
+    collapsible polymer stock."""
+    s = spec.stock_length
+    canvas.cylinder("aluminium", (30, axis_y), (s + 5, axis_y), 15.0, 13.5)
+    canvas.cylinder("steel", (60, axis_y), (s, axis_y), 12.0, 11.0)           # action spring
+    canvas.slab("nylon", [(0, axis_y - 20), (90, axis_y - 20), (110, axis_y + 25),
+                          (0, axis_y + 100)], 12)
+
+
+def _folding_butt(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float, path: float) -> None:
+    """A skeleton stock of steel struts (folded or open) with a butt plate."""
+    s = spec.stock_length
+    for y0, y1 in ((axis_y - 8, axis_y + 2), (axis_y + 12, axis_y + 70)):
+        canvas.cylinder("steel", (10, y1), (s, y0), 5.0, 3.5)
+    canvas.slab("steel", rounded_rect(0, axis_y - 5, 14, 85, 4), 6)
+
+
+_BUTTS = {"classic": _classic_butt, "buffer_tube": _buffer_tube_butt, "folding": _folding_butt}
 
 
 def _receiver(canvas: ItemCanvas, spec: LongGunSpec, axis_y: float) -> None:
@@ -451,13 +529,16 @@ def _rifle(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     spec = LongGunSpec(
         stock_length=uniform(rng, 230, 330), receiver_length=uniform(rng, 180, 240),
         barrel_length=uniform(rng, 400, 600), bore_radius=uniform(rng, 2.8, 3.9),
-        barrel_radius=uniform(rng, 8.5, 11.0),
+        barrel_radius=uniform(rng, 8.5, 10.5),
         stock_material="wood" if stock_wood else "nylon",
         receiver_material="steel" if rng.random() < 0.7 else "aluminium",
-        receiver_path=uniform(rng, 5, 9), magazine=pick(rng, ("curved", "box", "none")),
+        receiver_path=uniform(rng, 5, 8), magazine=pick(rng, ("curved", "box", "none")),
     )
     if spec.receiver_material == "aluminium":
         spec.receiver_path *= 3.5
+        spec.stock_style = "buffer_tube" if rng.random() < 0.7 else "classic"
+    elif rng.random() < 0.25:
+        spec.stock_style = "folding"
     return _long_gun(rng, pitch_mm, spec, "rifle")
 
 

@@ -19,6 +19,7 @@ from xscreen.datasets.objects.drawing import (
     registrar,
     rounded_rect,
     slab_thickness,
+    stamp,
     uniform,
 )
 from xscreen.datasets.shapes import Item
@@ -186,3 +187,58 @@ def _gold_wire_cable(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     canvas.polyline("gold", coil, core)
     obj = canvas.finish_object("gold", "gold_wire_cable", "electronics", "gold")
     return finish(canvas, [obj], "gold_wire_cable")
+
+
+@_gold("gold_disguised")
+def _gold_disguised(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Gold cast as an everyday metal part and plated: a belt buckle on a rolled belt, or a
+    handful of nuts and washers. Shape says zinc or steel; only the dual-energy colour says
+    gold."""
+    if rng.random() < 0.5:
+        return _gold_buckle(rng, pitch_mm)
+    count = int(rng.integers(3, 12))
+    canvas = ItemCanvas(90, 90, pitch_mm)
+    canvas.start_object()
+    for _ in range(count):
+        outer = uniform(rng, 8, 16)
+        canvas.ring("gold", uniform(rng, outer, 90 - outer), uniform(rng, outer, 90 - outer),
+                    outer, outer * 0.5, uniform(rng, 2, 8))
+    obj = canvas.finish_object("gold", "gold_disguised", "disguised", "gold")
+    canvas.rect("polyethylene", 0, 0, 90, 90, 0.1)
+    return finish(canvas, [obj], "gold_disguised")
+
+
+def _gold_buckle(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    width = uniform(rng, 30, 40)
+    roll = uniform(rng, 35, 50)
+    canvas = ItemCanvas(2 * roll + 70, 2 * roll, pitch_mm)
+    canvas.ring("leather", roll, roll, roll, roll * 0.35, width * 0.55)
+    x0 = 2 * roll + 5
+    canvas.start_object()
+    canvas.tube_outline("gold", rounded_rect(x0 + 4, roll - width / 2 - 4, 50, width + 8, 6),
+                        uniform(rng, 3, 5), closed=True)                 # a solid frame
+    canvas.rect("gold", x0 + 8, roll - 8, 16, 16, uniform(rng, 3, 6))     # logo plate
+    obj = canvas.finish_object("gold", "gold_disguised", "disguised", "gold")
+    canvas.cylinder("steel", (x0 + 25, roll - width / 2 - 4), (x0 + 25, roll + width / 2 + 4), 1.5)
+    return finish(canvas, [obj], "gold_disguised")
+
+
+@_gold("gold_granules")
+def _gold_granules(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Gold grain or nuggets (1-5 mm) in a small pouch: one object, a heap thinning at its rim."""
+    mass = uniform(rng, 50, 600)
+    side = 40 + (mass / 19.32) ** (1 / 3) * 15
+    canvas = ItemCanvas(side, side, pitch_mm)
+    canvas.start_object()
+    canvas.pillow("gold", side / 2, side / 2, side * 0.8, side * 0.7, mass / 19.32 * 0.6,
+                  squareness=2.2)
+    grain = stamp(pitch_mm, lambda c: c.ellipsoid("gold", 2, 2, 2, 1.5, 2.5), 4, 4)
+    grain_g = float(grain.sum()) * (pitch_mm / 10) ** 2 * 19.32
+    count = int(mass * 0.4 / grain_g) if grain_g > 0 else 0  # grains vanish at coarse pitch
+    spread = np.clip(rng.normal(0, 0.2, (count, 2)), -0.4, 0.4) * side + side / 2
+    centres = [(float(x), float(y)) for x, y in spread]
+    canvas.scatter("gold", grain, centres)
+    obj = canvas.finish_object("gold", "gold_granules", "none", "gold")
+    canvas.rect("polyethylene", 0, 0, side, side, 0.15)
+    return finish(canvas, [obj], "gold_granules")
+

@@ -13,6 +13,7 @@ from xscreen.datasets.materials import material
 from xscreen.datasets.objects import covers
 from xscreen.datasets.objects.drawing import (
     ItemCanvas,
+    Point,
     ThreatRecipe,
     finish,
     pick,
@@ -21,7 +22,7 @@ from xscreen.datasets.objects.drawing import (
     stamp,
     uniform,
 )
-from xscreen.datasets.shapes import Item
+from xscreen.datasets.shapes import Item, LabelledObject
 
 RECIPES: dict[str, ThreatRecipe] = {}
 _narcotics = registrar(RECIPES)
@@ -35,14 +36,35 @@ def _brick(rng: np.random.Generator, pitch_mm: float, drug: str, kind: str,
     """A pressed brick wrapped in film and tape (the object: the drug, not its wrapping)."""
     w, h = size
     canvas = ItemCanvas(w + 4, h + 4, pitch_mm)
-    volume = mass_g / material(drug).density
+    obj = _draw_brick(rng, canvas, (0.0, 0.0), drug, kind, mass_g, size)
+    return finish(canvas, [obj], kind)
+
+
+def _draw_brick(rng: np.random.Generator, canvas: ItemCanvas, corner: Point, drug: str,
+                kind: str, mass_g: float, size: tuple[float, float]) -> LabelledObject:
+    """One taped brick with its top-left wrapping corner at ``corner``; returns its object."""
+    (x, y), (w, h) = corner, size
     canvas.start_object()
-    canvas.pillow(drug, w / 2 + 2, h / 2 + 2, w, h, volume, squareness=uniform(rng, 5, 10))
+    canvas.pillow(drug, x + w / 2 + 2, y + h / 2 + 2, w, h, mass_g / material(drug).density,
+                  squareness=uniform(rng, 5, 10))
     obj = canvas.finish_object("narcotics", kind, "none", drug)
     wraps = int(rng.integers(3, 12))
-    canvas.slab("packing_tape", rounded_rect(0, 0, w + 4, h + 4, 8), 2 * wraps * 0.05)
-    canvas.slab("polyethylene", rounded_rect(1, 1, w + 2, h + 2, 8), 0.2)
-    return finish(canvas, [obj], kind)
+    canvas.slab("packing_tape", rounded_rect(x, y, w + 4, h + 4, 8), 2 * wraps * 0.05)
+    canvas.slab("polyethylene", rounded_rect(x + 1, y + 1, w + 2, h + 2, 8), 0.2)
+    return obj
+
+
+@_narcotics("brick_stack")
+def _brick_stack(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Two to five 1 kg bricks stacked askew (as packed in a box or bag), each its own object."""
+    drug = pick(rng, ("cocaine", "heroin", "cocaine"))
+    count = int(rng.integers(2, 6))
+    w, h = uniform(rng, 165, 185), uniform(rng, 110, 125)
+    offsets = [(uniform(rng, 0, 60), uniform(rng, 0, 60)) for _ in range(count)]
+    canvas = ItemCanvas(w + 64, h + 64, pitch_mm)
+    objects = [_draw_brick(rng, canvas, offset, drug, "brick_stack", uniform(rng, 970, 1030),
+                           (w, h)) for offset in offsets]
+    return finish(canvas, objects, "brick_stack")
 
 
 @_narcotics("cocaine_brick")
@@ -186,3 +208,68 @@ def _candy_box(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
         canvas.pillow(drug, cx, h / 2, pw, ph, pw * ph * 8 / 1000 * 0.7, squareness=4)
         objects.append(canvas.finish_object("narcotics", "candy_box", "food", drug))
     return finish(canvas, objects, "candy_box")
+
+
+@_narcotics("liquid_bottle")
+def _liquid_bottle(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Cocaine dissolved in a bottle of wine, rum or shampoo: the liquid is the package."""
+    glass = rng.random() < 0.6
+    radius, height = uniform(rng, 33, 45), uniform(rng, 200, 320)
+    wall = uniform(rng, 3, 5) if glass else 0.4
+    canvas = ItemCanvas(2 * radius, height, pitch_mm)
+    covers.bottle(canvas, radius, height, wall, "glass" if glass else "pet")
+    canvas.start_object()
+    covers.bottle_liquid(canvas, radius, height, wall, "cocaine_solution", uniform(rng, 0.7, 1))
+    obj = canvas.finish_object("narcotics", "liquid_bottle", "liquid", "cocaine_solution")
+    return finish(canvas, [obj], "liquid_bottle")
+
+
+@_narcotics("pellets")
+def _pellets(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Latex-wrapped pellets (finger-sized, ~10 g each) loose in a bag: one package."""
+    count = int(rng.integers(10, 80))
+    drug = pick(rng, ("cocaine", "heroin"))
+    length, radius = uniform(rng, 25, 40), uniform(rng, 6, 8)
+    side = float(np.sqrt(count)) * length * 0.7 + length
+    canvas = ItemCanvas(side, side, pitch_mm)
+    canvas.start_object()
+    for _ in range(count):
+        cx, cy = uniform(rng, length / 2, side - length / 2), uniform(rng, length / 2,
+                                                                      side - length / 2)
+        canvas.ellipsoid(drug, cx, cy, length / 2, radius, 2 * radius,
+                         angle_deg=uniform(rng, 0, 180), flat=0.3)
+    obj = canvas.finish_object("narcotics", "pellets", "none", drug)
+    canvas.rect("polyethylene", 0, 0, side, side, 0.15)
+    return finish(canvas, [obj], "pellets")
+
+
+@_narcotics("in_speaker")
+def _in_speaker(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Packages hidden in a loudspeaker cabinet, around the driver: each its own object."""
+    canvas = ItemCanvas(*covers.APPLIANCE_SIZES["speaker"], pitch_mm)
+    covers.speaker(rng, canvas)
+    drug = pick(rng, _POWDERS)
+    objects = []
+    for cy in rng.permutation([60.0, 150.0, 225.0])[:int(rng.integers(1, 4))]:
+        mass = uniform(rng, 100, 500)
+        canvas.start_object()
+        canvas.pillow(drug, 85, float(cy), 120, 60, mass / material(drug).density, squareness=5)
+        objects.append(canvas.finish_object("narcotics", "in_speaker", "electronics", drug))
+    return finish(canvas, objects, "in_speaker")
+
+
+@_narcotics("in_book")
+def _in_book(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """A flat package in a hollowed-out hardcover book (pages cut away around it)."""
+    w, h = uniform(rng, 150, 220), uniform(rng, 210, 300)
+    margin = uniform(rng, 20, 30)
+    canvas = ItemCanvas(w, h, pitch_mm)
+    covers.hollow_book(rng, canvas, w, h, margin)
+    drug = pick(rng, _POWDERS)
+    pw, ph = w - 2 * margin, h - 2 * margin
+    canvas.start_object()
+    canvas.pillow(drug, w / 2, h / 2, pw, ph, pw * ph * uniform(rng, 10, 25) / 1000 * 0.85,
+                  squareness=8)
+    obj = canvas.finish_object("narcotics", "in_book", "books", drug)
+    return finish(canvas, [obj], "in_book")
+

@@ -12,7 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from xscreen.datasets.objects.drawing import ItemCanvas, pick, registrar, uniform, unknown
+from xscreen.datasets.objects.drawing import (
+    ItemCanvas,
+    pick,
+    registrar,
+    rounded_rect,
+    uniform,
+    unknown,
+)
 from xscreen.datasets.shapes import Item
 
 ParcelRecipe = Callable[[np.random.Generator, ItemCanvas, float, float], None]
@@ -47,7 +54,33 @@ def _cardboard_box(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: fl
     _tape_strips(rng, canvas, w, h)
     if rng.random() < 0.3:
         _staples(rng, canvas, w, h)
+    fill = rng.random()
+    if fill < 0.25:
+        _paper_void_fill(rng, canvas, w, h, depth)
+    elif fill < 0.4:
+        _air_pillows(rng, canvas, w, h)
     _shipping_label(rng, canvas, w, h)
+
+
+def _paper_void_fill(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: float,
+                     depth: float) -> None:
+    """Crumpled kraft paper stuffed around the contents (bulk density ~0.03 g/cm^3)."""
+    for _ in range(int(rng.integers(2, 7))):
+        bw, bh = uniform(rng, 0.2, 0.5) * w, uniform(rng, 0.2, 0.5) * h
+        cx, cy = uniform(rng, bw / 2, w - bw / 2), uniform(rng, bh / 2, h - bh / 2)
+        volume_cm3 = bw * bh * depth * 0.6 / 1000 * 0.03 / 0.8   # as solid paper
+        canvas.pillow("paper", cx, cy, bw, bh, volume_cm3, angle_deg=uniform(rng, 0, 180),
+                      squareness=2.5)
+
+
+def _air_pillows(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: float) -> None:
+    """Inflated PE air pillows (about 200 x 100 mm, two 50 µm films, sealed edges)."""
+    for _ in range(int(rng.integers(2, 8))):
+        pw, ph = min(200.0, 0.5 * w), min(100.0, 0.5 * h)
+        x, y = uniform(rng, 0, w - pw), uniform(rng, 0, h - ph)
+        canvas.rect("polyethylene", x, y, pw, ph, 0.1)
+        canvas.tube_outline("polyethylene", rounded_rect(x + 2, y + 2, pw - 4, ph - 4, 10),
+                            0.6, closed=True)
 
 
 def _box_walls(canvas: ItemCanvas, w: float, h: float, board: float, height: float) -> None:

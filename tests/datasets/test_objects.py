@@ -213,3 +213,13 @@ def test_nothing_is_drawn_off_the_item_canvas(monkeypatch: pytest.MonkeyPatch) -
     clipped = {key: round(1 - tight[key] / roomy_masses[key], 4) for key in tight
                if tight[key] < roomy_masses[key] * 0.999}
     assert not clipped, f"drawn off the canvas (share of mass lost): {clipped}"
+
+
+def test_every_kind_survives_a_coarse_pitch() -> None:
+    """Small synthetic images mean pitches of several mm: nothing may vanish or divide by 0."""
+    for kind in BENIGN_KINDS:
+        assert_well_formed(benign_item(np.random.default_rng(0), 6.0, kind))
+    for label, kind in THREATS:
+        for item in threat_items(np.random.default_rng(0), 6.0, label, kind):
+            assert_well_formed(item)
+            assert all(obj.path_cm.max() > 0 for obj in item.objects)
