@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from xscreen.datasets.objects import covers
 from xscreen.datasets.objects.drawing import (
     ItemCanvas,
     ThreatRecipe,
@@ -111,6 +112,8 @@ def _sneaker_item(rng: np.random.Generator, pitch_mm: float) -> Item:
     """A sneaker from the side: rubber outsole and foam midsole (as deep as the shoe is wide),
     a textile upper (two walls), metal eyelets along the lacing."""
     length = uniform(rng, 260, 310)
+    if rng.random() < 0.5:
+        return _sneaker_from_above(pitch_mm, length)
     height = length * 0.42
     width = length * 0.36
     canvas = ItemCanvas(length, height, pitch_mm)
@@ -130,6 +133,26 @@ def _sneaker_item(rng: np.random.Generator, pitch_mm: float) -> Item:
             x = length * (0.8 - 0.27 * t)
             y = (height - 58) + (height * 0.32 - (height - 58)) * t
             canvas.ring("aluminium", x, y, 3, 1.8, 6)
+
+    return _counterfeit_item(canvas, "sneaker", draw)
+
+
+def _sneaker_from_above(pitch_mm: float, length: float) -> Item:
+    """A sneaker lying flat: outsole and foam midsole over the sole's outline, the textile upper
+    seen edge-on around it, two rows of eyelets and the laces over the instep."""
+    width = 0.4 * length
+    canvas = ItemCanvas(length, width, pitch_mm)
+    outline = covers.shoe_outline(length)
+
+    def draw() -> None:
+        canvas.slab("rubber", outline, 4.0)
+        canvas.slab("eva_foam", outline, 25.0)
+        canvas.slab("polyester", outline, 3.0)                              # insole and vamp
+        canvas.wall("polyester", outline, 2.5, 60, closed=True)
+        for row in (-1, 1):
+            for x in np.linspace(length * 0.45, length * 0.7, 6):
+                canvas.ring("aluminium", float(x), width / 2 + row * 14, 3, 1.8, 1.0)
+        canvas.rect("polyester", length * 0.42, width / 2 - 12, length * 0.3, 24, 4)  # laces
 
     return _counterfeit_item(canvas, "sneaker", draw)
 

@@ -15,6 +15,7 @@ from xscreen.datasets.materials import material
 from xscreen.datasets.objects.drawing import (
     ItemCanvas,
     Point,
+    crop,
     ellipse_points,
     pick,
     rounded_rect,
@@ -22,6 +23,7 @@ from xscreen.datasets.objects.drawing import (
     stamp,
     uniform,
 )
+from xscreen.datasets.shapes import Item, merge
 
 Draw = Callable[[np.random.Generator, ItemCanvas], None]
 
@@ -37,6 +39,21 @@ def folded_fabric(rng: np.random.Generator, canvas: ItemCanvas, x: float, y: flo
         fold_y = y + uniform(rng, 0.1, 0.9) * h
         canvas.prism(fabric, (x + 4, fold_y), (x + w - 4, fold_y), 3.0,
                      lambda d: 4.0 * (1 - (d / 3.0) ** 2))
+
+
+def wrap_in_clothing(rng: np.random.Generator, pitch_mm: float, item: Item) -> Item:
+    """The item rolled in a folded garment 2-6 cm larger all round; its objects keep their maps
+    and are marked concealed by "clothing"."""
+    item = crop(item, pitch_mm, margin_mm=0.0)  # the garment fits what is drawn
+    pad = int(np.ceil(uniform(rng, 20, 60) / pitch_mm))
+    height, width = item.shape
+    cover_w, cover_h = (width + 2 * pad) * pitch_mm, (height + 2 * pad) * pitch_mm
+    canvas = ItemCanvas(cover_w, cover_h, pitch_mm, margin_mm=0.0)
+    folded_fabric(rng, canvas, 0, 0, cover_w, cover_h)
+    wrapped = merge([(canvas.item(), (0, 0)), (item, (pad, pad))], kind=item.kind)
+    for obj in wrapped.objects:
+        obj.concealment = "clothing"
+    return wrapped
 
 
 def lining_cover(rng: np.random.Generator, canvas: ItemCanvas, w: float, h: float) -> None:

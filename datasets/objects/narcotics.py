@@ -37,7 +37,15 @@ def _brick(rng: np.random.Generator, pitch_mm: float, drug: str, kind: str,
     w, h = size
     canvas = ItemCanvas(w + 4, h + 4, pitch_mm)
     obj = _draw_brick(rng, canvas, (0.0, 0.0), drug, kind, mass_g, size)
-    return finish(canvas, [obj], kind)
+    return _maybe_in_clothing(rng, pitch_mm, finish(canvas, [obj], kind))
+
+
+def _maybe_in_clothing(rng: np.random.Generator, pitch_mm: float, items: list[Item],
+                       share: float = 0.2) -> list[Item]:
+    """Sometimes (``share``) roll the package in a garment (see :func:`covers.wrap_in_clothing`)."""
+    if rng.random() >= share:
+        return items
+    return [covers.wrap_in_clothing(rng, pitch_mm, item) for item in items]
 
 
 def _draw_brick(rng: np.random.Generator, canvas: ItemCanvas, corner: Point, drug: str,
@@ -103,7 +111,7 @@ def _pouch(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     obj = canvas.finish_object("narcotics", "pouch", "none", drug)
     canvas.rect("polyethylene", 0, 0, w + 6, h + 6, 0.12)
     canvas.rect("polyethylene", 0, 0, w + 6, 4, 0.6)  # zip seal
-    return finish(canvas, [obj], "pouch")
+    return _maybe_in_clothing(rng, pitch_mm, finish(canvas, [obj], "pouch"))
 
 
 @_narcotics("pill_bag")
@@ -123,7 +131,7 @@ def _pill_bag(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     canvas.scatter("mdma", pill, centres)
     obj = canvas.finish_object("narcotics", "pill_bag", "none", "mdma")
     canvas.rect("polyethylene", 0, 0, w + 10, h + 10, 0.15)
-    return finish(canvas, [obj], "pill_bag")
+    return _maybe_in_clothing(rng, pitch_mm, finish(canvas, [obj], "pill_bag"))
 
 
 @_narcotics("crystal_bag")
@@ -141,7 +149,7 @@ def _crystal_bag(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     canvas.scatter("methamphetamine", shard * np.float32(0.6), centres)
     obj = canvas.finish_object("narcotics", "crystal_bag", "none", "methamphetamine")
     canvas.rect("polyethylene", 0, 0, w + 6, h + 6, 0.15)
-    return finish(canvas, [obj], "crystal_bag")
+    return _maybe_in_clothing(rng, pitch_mm, finish(canvas, [obj], "crystal_bag"))
 
 
 @_narcotics("lining")

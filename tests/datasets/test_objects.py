@@ -185,15 +185,12 @@ def _total_mass_g(items: list[Item]) -> float:
                for name, path in item.layers.items())
 
 
-def _draw_every_kind(pitch_mm: float) -> dict[tuple[str, int], float]:
-    masses = {}
-    for seed in range(2):
-        for kind in BENIGN_KINDS:
-            masses[kind, seed] = _total_mass_g([benign_item(np.random.default_rng(seed),
-                                                            pitch_mm, kind)])
-        for label, kind in THREATS:
-            masses[kind, seed] = _total_mass_g(threat_items(np.random.default_rng(seed),
-                                                            pitch_mm, label, kind))
+def _draw_every_kind(pitch_mm: float, seed: int = 0) -> dict[str, float]:
+    masses = {kind: _total_mass_g([benign_item(np.random.default_rng(seed), pitch_mm, kind)])
+              for kind in BENIGN_KINDS}
+    for label, kind in THREATS:
+        masses[kind] = _total_mass_g(threat_items(np.random.default_rng(seed), pitch_mm, label,
+                                                  kind))
     return masses
 
 
