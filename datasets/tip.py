@@ -84,6 +84,26 @@ def project_random(image: np.ndarray, rng: np.random.Generator, label: str | Non
     return project_rgb(image, threat, x, y)
 
 
+def project_threat(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training's online TIP: project a random threat into an RGB scan and add its boxes.
+
+    ``boxes`` are ``[K, 4]`` x1, y1, x2, y2 pixels and ``labels`` ``[K]`` class indices; the
+    projected threat's boxes and labels are appended. The pixel pitch is drawn from the
+    synthesiser's range for the scan's width, so threats come at believable sizes.
+    """
+    from xscreen import CLASSES
+
+    pitch = float(rng.uniform(0.6, 1.5)) * 1000.0 / max(image.shape[1], 1)
+    projection = project_random(image, rng, pitch_mm=pitch)
+    added = [[x, y, x + w, y + h] for x, y, w, h in (a.box for a in projection.annotations)]
+    new_boxes = np.concatenate([boxes.reshape(-1, 4),
+                                np.asarray(added, np.float32).reshape(-1, 4)]).astype(np.float32)
+    new_labels = np.concatenate([labels.reshape(-1), np.asarray(
+        [CLASSES.index(a.label) for a in projection.annotations], np.int64)])
+    return projection.image, new_boxes, new_labels
+
+
 def _spot(image: np.ndarray, shape: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
     """A top-left corner where the threat overlaps the parcel (non-white pixels) if it can."""
     height, width = image.shape[:2]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
 
 import albumentations as A
 import cv2
@@ -26,7 +25,7 @@ from xscreen.training.config import AugmentConfig
 WHITE = (255, 255, 255)
 
 # Signature of the online threat-image projection hook: (rgb image, boxes xyxy, labels, rng)
-# -> (image, boxes, labels). xscreen.datasets.tip.project_threat will provide it.
+# -> (image, boxes, labels): xscreen.datasets.tip.project_threat.
 ThreatProjector = Callable[[np.ndarray, np.ndarray, np.ndarray, np.random.Generator],
                            tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -133,15 +132,7 @@ def collate(batch: list[tuple[torch.Tensor, Targets]]) -> tuple[torch.Tensor, li
 
 
 def load_threat_projector() -> ThreatProjector:
-    """The online TIP function from ``xscreen.datasets.tip`` (UsageError while it is missing)."""
-    from xscreen.errors import UsageError
+    """The online TIP function: the synthesiser's threat image projection."""
+    from xscreen.datasets.tip import project_threat
 
-    try:
-        from xscreen.datasets import tip
-    except ImportError:
-        tip = None
-    projector: Any = getattr(tip, "project_threat", None)
-    if projector is None:
-        raise UsageError("online_tip needs xscreen.datasets.tip.project_threat, which is not "
-                         "available yet; set online_tip: false")
-    return cast(ThreatProjector, projector)
+    return project_threat

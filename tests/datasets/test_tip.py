@@ -67,7 +67,7 @@ def test_random_projection_into_a_scan(label: str) -> None:
     assert result.annotations and {a.label for a in result.annotations} == {label}
     for ann in result.annotations:
         x, y, w, h = ann.box
-        assert 0 <= x and 0 <= y and x + w <= 700 and y + h <= 500
+        assert x >= 0 and y >= 0 and x + w <= 700 and y + h <= 500
     assert not np.array_equal(result.image, scan)
 
 
@@ -77,3 +77,20 @@ def test_random_projection_into_a_raw_scan() -> None:
     result = project_random(high, rng, label="gold", low=high.copy())
     assert result.low is not None and result.image.dtype == np.uint16
     assert result.annotations[0].label == "gold"
+
+
+def test_online_tip_for_training_appends_boxes_and_labels() -> None:
+    from xscreen.datasets.tip import project_threat
+
+    rng = np.random.default_rng(6)
+    scan = np.full((350, 500, 3), 255, np.uint8)
+    scan[50:300, 50:450] = (230, 160, 90)
+    boxes = np.array([[10, 10, 40, 40]], np.float32)
+    labels = np.array([2], np.int64)
+    image, new_boxes, new_labels = project_threat(scan, boxes, labels, rng)
+    assert image.shape == scan.shape and image.dtype == np.uint8
+    assert len(new_boxes) == len(new_labels) >= 2
+    assert np.array_equal(new_boxes[0], boxes[0]) and new_labels[0] == 2
+    assert np.all(new_boxes[1:, 2] > new_boxes[1:, 0])
+    assert np.all(new_boxes[1:, 3] > new_boxes[1:, 1])
+    assert set(new_labels[1:].tolist()) <= {0, 1, 2, 3}

@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_tiny_dataset
 
 from xscreen.cli import main
 from xscreen.datasets.coco import load_dataset
@@ -23,10 +23,12 @@ from xscreen.training.config import load_config
 from xscreen.training.data import DetectionDataset, collate
 from xscreen.training.trainer import Trainer
 
+# One torch thread: on a shared 2-core machine, two OpenMP threads wait on each other (10x slower).
 FAST = """\
 warmup_steps: 2
 lr: 0.005
 workers: 0
+threads: 1
 augment: {flip: 0.5, rotate90: 0.0, affine: 0.0, colour_shift: 0.0, grey: 0.0, noise: 0.0,
           blur: 0.0, jpeg: 0.0}
 """
@@ -44,6 +46,15 @@ def train_args(data: Path, run: Path, config: Path, epochs: int) -> list[str]:
             "--config", str(config)]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Train on one thread (as FAST does) and give the next test its threads back."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = load_config(fast_config(tmp_path), {"data": str(tiny_dataset), "out": str(tmp_path),
@@ -55,6 +66,7 @@ def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path) -> N
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
 
 
+@pytest.mark.slow
 def test_train_writes_a_run_and_resumes(tiny_dataset: Path, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     run, config = tmp_path / "run", fast_config(tmp_path)
@@ -69,6 +81,11 @@ def test_train_writes_a_run_and_resumes(tiny_dataset: Path, tmp_path: Path,
     assert load_checkpoint(run / "last.pt")["progress"]["step"] == 6
     best = load_checkpoint(run / "best.pt")
     assert best["model_name"] == "xscreen_tiny" and best["input_size"] == 128
+    # resuming without --epochs keeps the saved 3 epochs (not the default 30): nothing to do
+    without_epochs = list(train_args(tiny_dataset, run, config, 3))
+    del without_epochs[without_epochs.index("--epochs"):without_epochs.index("--epochs") + 2]
+    assert main(without_epochs) == 0
+    assert load_checkpoint(run / "last.pt")["progress"]["step"] == 6
 
 
 def test_time_budget_stops_and_checkpoints(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -157,3 +174,31 @@ def test_missing_data_and_foreign_run_folder(tmp_path: Path, tiny_dataset: Path,
     (foreign / "holiday.jpg").write_bytes(b"")
     assert main(train_args(tiny_dataset, foreign, config, 1)) == 2
     assert "not a training run" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_loader_workers_survive_validation(tiny_dataset: Path, tmp_path: Path) -> None:
+    """A cv2 thread pool in the main process must not hang the forked loader workers."""
+    config = fast_config(tmp_path, FAST.replace("workers: 0", "workers: 1"))
+    import cv2
+    import numpy as np
+
+    cv2.setNumThreads(2)      # as if earlier code had started cv2's thread pool
+    cv2.GaussianBlur(np.zeros((2000, 2000, 3), np.uint8), (31, 31), 5)
+    args = [*train_args(tiny_dataset, tmp_path / "run", config, 2), "--val", str(tiny_dataset)]
+    assert main(args) == 0
+
+
+def test_online_tip_adds_threats_to_training_samples(tiny_dataset: Path, tmp_path: Path) -> None:
+    """With online_tip, samples carry projected threats beyond their own annotations."""
+    from xscreen.training.data import load_threat_projector
+
+    dataset = load_dataset(tiny_dataset)
+    plain = DetectionDataset(dataset, 128)
+    with_tip = DetectionDataset(dataset, 128, threat_projector=load_threat_projector(),
+                                tip_probability=1.0)
+    extra = [len(with_tip[i][1].labels) - len(plain[i][1].labels) for i in range(4)]
+    assert all(n >= 0 for n in extra) and sum(extra) >= 2
+    config = fast_config(tmp_path, FAST + "online_tip: true\ntip_probability: 0.5\n")
+    assert main(train_args(tiny_dataset, tmp_path / "run", config, 1)) == 0
