@@ -11,8 +11,15 @@ SAMPLE := var/sample
 ## run: set up .venv and run the main job (for now: a small synthetic sample and its contact sheet)
 run: setup sample
 
-## test: set up .venv with every extra and run the whole test suite
+## test: set up .venv with every extra and run the whole test suite. The storage tests also run
+## against a real PostgreSQL, which .ci/postgres.sh installs and starts (as root); where it cannot,
+## they are skipped with a reason, except under CI, where that is a failure.
 test: setup-dev
+	@set -e; if [ -z "$$XSCREEN_TEST_POSTGRES_URL" ]; then \
+	  if pg="$$(bash .ci/postgres.sh)"; then eval "$$pg"; \
+	  elif [ -n "$$CI" ]; then echo "make test: PostgreSQL did not start (CI needs it)" >&2; exit 1; \
+	  else echo "make test: no PostgreSQL here, its tests will be skipped" >&2; fi; fi; \
+	$(BIN)/ruff check . && $(BIN)/mypy xscreen datasets models training serving && \
 	$(BIN)/python -m pytest
 
 $(BIN)/python:

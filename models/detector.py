@@ -276,5 +276,15 @@ def xscreen_tiny(*, num_classes: int = len(CLASSES)) -> Detector:
 
 @register_model("xscreen_s")
 def xscreen_s(*, num_classes: int = len(CLASSES)) -> Detector:
-    """The default screening detector (plain 3x3 backbone, 64-channel FPN, 1-conv towers)."""
+    """The default screening detector: 3.2 GFLOPs and 1.5 M parameters at 512x512.
+
+    Plain 3x3 backbone (widths 16-32-48-96-192), 48-channel FPN, one-convolution towers; chosen
+    by ONNX Runtime latency on 2 CPU cores (benchmarks/bench_detector.py).
+    """
+    return _plain_detector((16, 32, 48, 96, 192), (0, 1, 1, 2, 1), 48, 1, num_classes)
+
+
+@register_model("xscreen_m")
+def xscreen_m(*, num_classes: int = len(CLASSES)) -> Detector:
+    """A wider variant (5.2 GFLOPs, 2.1 M parameters at 512x512), about 1.5x slower than s."""
     return _plain_detector((16, 32, 64, 128, 192), (0, 1, 2, 2, 1), 64, 1, num_classes)

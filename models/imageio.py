@@ -58,21 +58,20 @@ def _read_tiff(path: Path) -> np.ndarray:
         from xscreen.datasets.colour import render
 
         return np.ascontiguousarray(render(pages[0], pages[1]))
-    first = pages[0]
-    if first.ndim == 3 and first.shape[2] >= 3:
-        first = first[:, :, [2, 1, 0]]  # cv2 pages are BGR
-    return as_rgb(first)
+    return as_rgb(pages[0])
 
 
 def _tiff_pages(path: Path) -> list[np.ndarray]:
-    """The pages of a TIFF: cv2 first (it decodes LZW and Deflate), tifffile as the fallback."""
-    ok, pages = cv2.imreadmulti(str(path), flags=cv2.IMREAD_UNCHANGED)
-    if ok and pages:
-        return list(pages)
+    """The pages of a TIFF, colour ones in RGB order: tifffile first, then cv2 (which decodes
+    LZW without imagecodecs)."""
     import tifffile
 
     try:
         stack = tifffile.imread(path, key=None)
-    except Exception as error:  # tifffile raises several types for broken files
-        raise ImageDecodeError(f"cannot decode TIFF {path}: {error}") from None
-    return [stack[0], stack[1]] if stack.ndim == 3 and stack.shape[0] == 2 else [stack]
+        return [stack[0], stack[1]] if stack.ndim == 3 and stack.shape[0] == 2 else [stack]
+    except Exception:  # compressed without imagecodecs, or not a TIFF tifffile reads
+        pass
+    ok, pages = cv2.imreadmulti(str(path), flags=cv2.IMREAD_UNCHANGED)
+    if not ok or not pages:
+        raise ImageDecodeError(f"cannot decode TIFF {path}: not a TIFF that tifffile or cv2 reads")
+    return [p[:, :, [2, 1, 0]] if p.ndim == 3 and p.shape[2] >= 3 else p for p in pages]  # BGR

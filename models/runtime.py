@@ -70,16 +70,33 @@ def apply_thresholds(detections: Detections, thresholds: Sequence[float]) -> Det
     return detections.select(keep)
 
 
-def create_session(model_path: str | Path, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session (``threads`` intra-op threads; ORT's default when None)."""
+PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
+                       "CPUExecutionProvider")
+
+
+def available_providers(preference: Sequence[str] = PROVIDER_PREFERENCE) -> list[str]:
+    """The providers of ``preference`` that the installed ONNX Runtime build has, in order
+    (TensorRT, CUDA, CPU by default); CPU is always last."""
+    import onnxruntime as ort
+
+    installed = set(ort.get_available_providers())
+    chosen = [name for name in preference if name in installed and name != "CPUExecutionProvider"]
+    return [*chosen, "CPUExecutionProvider"]
+
+
+def create_session(model_path: str | Path, threads: int | None = None,
+                   providers: Sequence[str] | None = None) -> Any:
+    """An ONNX Runtime session on the best installed providers (TensorRT, CUDA, then CPU, or
+    ``providers`` in that order) with ``threads`` intra-op threads (ORT's default when None)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    chosen = list(providers) if providers is not None else available_providers()
     try:
-        return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(model_path), options, providers=chosen)
     except Exception as error:  # ORT raises its own exception types per failure
         raise ModelBundleError(f"ONNX Runtime cannot load {model_path}: {error}") from None
 
@@ -87,10 +104,11 @@ def create_session(model_path: str | Path, threads: int | None = None) -> Any:
 class OnnxDetector:
     """A loaded bundle: ``detect(image)`` returns thresholded detections in original pixels."""
 
-    def __init__(self, bundle: Bundle | str | Path, threads: int | None = None) -> None:
+    def __init__(self, bundle: Bundle | str | Path, threads: int | None = None,
+                 providers: Sequence[str] | None = None) -> None:
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.card = self.bundle.card
-        self.session = create_session(self.bundle.model_path, threads)
+        self.session = create_session(self.bundle.model_path, threads, providers)
 
     def run(self, images: np.ndarray) -> np.ndarray:
         """The raw graph: ``[N, 3, H, W]`` float32 to ``[N, K, 6]`` rows."""

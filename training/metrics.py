@@ -147,7 +147,9 @@ def threshold_for_pfa(negative_scores: np.ndarray, target_pfa: float,
     allowed = int(np.floor(target_pfa * scores.size + 1e-9))  # false alarms we may raise
     if allowed >= scores.size:
         return minimum
-    return max(float(np.nextafter(scores[allowed], np.inf)), minimum)
+    # The next float32 up: scores are float32, so a float64 step would round back onto the score.
+    above = np.nextafter(np.float32(scores[allowed]), np.float32(np.inf))
+    return max(float(above), minimum)
 
 
 def thresholds_for_pfa(best_scores: np.ndarray, present: np.ndarray,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import torch
@@ -35,10 +36,12 @@ def prepare_run_folder(out: Path) -> bool:
     return (out / "last.pt").is_file()
 
 
-def resumed_config(saved: dict[str, object], requested: TrainConfig) -> TrainConfig:
-    """The saved configuration, with only the overrides that a resumed run may change."""
+def resumed_config(saved: dict[str, object], requested: TrainConfig,
+                   given: Collection[str]) -> TrainConfig:
+    """The saved configuration, changed only where the command line gave one of the options a
+    resumed run may change (epochs, minutes, threads, ...)."""
     config = config_from_dict(saved)
-    changes = {key: getattr(requested, key) for key in RESUMABLE_OVERRIDES}
+    changes = {key: getattr(requested, key) for key in RESUMABLE_OVERRIDES if key in given}
     return dataclasses.replace(config, **changes)
 
 
@@ -78,13 +81,17 @@ def load_data(config: TrainConfig) -> tuple[Dataset, Dataset | None]:
     return train_set, val_set
 
 
-def start_or_resume(config: TrainConfig) -> Trainer:
-    """A :class:`Trainer` ready to train: fresh, or restored from ``RUN/last.pt``."""
+def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer:
+    """A :class:`Trainer` ready to train: fresh, or restored from ``RUN/last.pt``.
+
+    ``given`` names the options set on the command line; on resume only those of
+    ``RESUMABLE_OVERRIDES`` change the saved configuration.
+    """
     run_dir = Path(config.out)
     resume = prepare_run_folder(run_dir)
     state = load_checkpoint(run_dir / "last.pt") if resume else None
     if state is not None:
-        config = resumed_config(state["config"], config)
+        config = resumed_config(state["config"], config, given)
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     train_set, val_set = load_data(config)
@@ -98,6 +105,6 @@ def start_or_resume(config: TrainConfig) -> Trainer:
     return trainer
 
 
-def train(config: TrainConfig) -> Progress:
+def train(config: TrainConfig, given: Collection[str] = ()) -> Progress:
     """Train (or resume) the run that ``config`` describes; returns where it ended."""
-    return start_or_resume(config).train()
+    return start_or_resume(config, given).train()

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="architecture (default xscreen_s)")
     parser.add_argument("--input-size", type=int, dest="input_size",
                         help="long side of the model input, a multiple of 32 (default 512)")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads (default 2; use 1 on a machine busy with other work)")
+    parser.add_argument("--workers", type=int, help="data loader processes (default 1)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,9 +30,9 @@ def main(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, key) for key in
                  ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
-                  "input_size")}
+                  "input_size", "threads", "workers")}
     config = load_config(args.config, overrides)
-    progress = train(config)
+    progress = train(config, given={key for key, value in overrides.items() if value is not None})
     best = f", best val mAP50 {progress.best_map50:.3f}" if progress.best_map50 >= 0 else ""
     print(f"trained {progress.step} steps ({progress.elapsed_s / 60:.1f} min){best}; "
           f"weights in {config.out}/best.pt")

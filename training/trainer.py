@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -95,10 +96,7 @@ def seed_everything(seed: int) -> None:
 
 
 def _worker_init(worker_id: int) -> None:
-    """Each loader worker: one thread for cv2 and torch (the main process owns the cores)."""
-    import cv2
-
-    cv2.setNumThreads(1)
+    """Each loader worker: one torch thread (the main process owns the cores), its own seed."""
     torch.set_num_threads(1)
     np.random.seed((torch.initial_seed() + worker_id) % 2**32)
 
@@ -198,6 +196,9 @@ class Trainer:
         return self.progress
 
     def _loader(self) -> DataLoader:
+        # cv2's thread pool must not exist when the workers fork: a forked child that touches
+        # it waits forever for threads that were not copied. One cv2 thread, set in the parent.
+        cv2.setNumThreads(1)
         start = self.progress.batch_in_epoch * self.batch_size
         sampler = EpochSampler(len(self.train_data), self.config.seed, self.progress.epoch, start)
         return DataLoader(self.train_data, batch_size=self.batch_size, sampler=sampler,

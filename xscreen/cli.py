@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("xscreen.training.export_cli", "export a run's best weights to a model bundle"),
     "eval": ("xscreen.training.eval_cli", "COCO mAP and per-class Pd/Pfa of a model bundle"),
     "detect": ("xscreen.models.detect_cli", "detect threats in image files (offline)"),
+    "serve": ("xscreen.serving.serve_cli", "the screening API and operator viewer"),
+    "models": ("xscreen.serving.models_cli", "the model registry: list, add, activate"),
+    "keys": ("xscreen.serving.keys_cli", "create API keys"),
 }
 
 

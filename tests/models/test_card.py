@@ -62,10 +62,10 @@ def test_bad_json_is_reported(tmp_path: Path) -> None:
 def test_load_bundle_checks_files_and_checksum(tmp_path: Path) -> None:
     with pytest.raises(ModelBundleError, match="does not exist"):
         load_bundle(tmp_path / "absent")
-    with pytest.raises(ModelBundleError, match="model.json is missing"):
+    with pytest.raises(ModelBundleError, match=r"model\.json is missing"):
         load_bundle(tmp_path)
     save_card(make_card(), tmp_path / "model.json")
-    with pytest.raises(ModelBundleError, match="model.onnx is missing"):
+    with pytest.raises(ModelBundleError, match=r"model\.onnx is missing"):
         load_bundle(tmp_path)
     (tmp_path / "model.onnx").write_bytes(b"not the model")
     with pytest.raises(ModelBundleError, match="does not match its card"):

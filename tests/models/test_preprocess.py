@@ -48,7 +48,7 @@ def test_sixteen_bit_white_is_one() -> None:
 
 @pytest.mark.parametrize(("shape", "size"), [((10, 10, 2), 32), ((10, 10, 3), 100)])
 def test_bad_inputs_raise(shape: tuple[int, ...], size: int) -> None:
-    with pytest.raises(ValueError, match="expected|multiple of 32"):
+    with pytest.raises(ValueError, match=r"expected|multiple of 32"):
         letterbox(np.zeros(shape, np.uint8), size)
 
 

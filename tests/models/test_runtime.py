@@ -52,3 +52,20 @@ def test_serving_path_never_imports_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_read_rgb_file_formats(tmp_path: Path) -> None:
+    import cv2
+    import tifffile
+
+    from xscreen.models.imageio import read_rgb_file
+
+    rgb = np.zeros((8, 10, 3), np.uint8)
+    rgb[..., 0] = 200                                     # red
+    cv2.imwrite(str(tmp_path / "a.png"), rgb[..., ::-1])
+    tifffile.imwrite(tmp_path / "b.tiff", rgb)
+    cv2.imwrite(str(tmp_path / "c.tiff"), rgb[..., ::-1])   # cv2 writes LZW
+    for name in ("a.png", "b.tiff", "c.tiff"):
+        np.testing.assert_array_equal(read_rgb_file(tmp_path / name), rgb)
+    tifffile.imwrite(tmp_path / "grey16.tiff", np.full((8, 10), 65535, np.uint16))
+    assert read_rgb_file(tmp_path / "grey16.tiff").min() == 255

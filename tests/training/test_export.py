@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,25 @@ import torch
 
 from xscreen.cli import main
 from xscreen.models.card import load_bundle
-from xscreen.models.detector import ExportableDetector
+from xscreen.models.detector import Detector, ExportableDetector, build_model
+from xscreen.training.export import check_graph, export_onnx, row_differences
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def torch_threads_restored() -> Iterator[None]:
+    """Training here runs on one thread (threads: 1); later tests get theirs back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
 def trained_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("export") / "run"
     config = run.parent / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\n")
+    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
     assert main(["train", "--data", str(tiny_dataset), "--val", str(tiny_dataset), "--out",
                  str(run), "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
                  "--epochs", "1", "--config", str(config)]) == 0
@@ -56,14 +66,30 @@ def test_graph_has_the_contract_io(bundle: Path) -> None:
     assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= 17
 
 
+@pytest.fixture(scope="module")
+def spread_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Detector, Path]:
+    """A tiny detector whose scores spread widely (random convolutions, std 0.2: scores from
+    about 0.2 to 1 over the top 100), and its ONNX file. An untrained model's near-equal scores
+    would make a row-by-row comparison meaningless."""
+    torch.manual_seed(0)
+    model = build_model("xscreen_tiny").eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.ndim == 4:
+                parameter.normal_(0, 0.2)
+    path = tmp_path_factory.mktemp("spread") / "model.onnx"
+    export_onnx(model, path, input_size=128)
+    check_graph(path)
+    return model, path
+
+
 @pytest.mark.parametrize(("batch", "height", "width"), [(1, 128, 128), (2, 96, 128),
                                                          (1, 64, 160)])
-def test_dynamic_shapes_and_parity(bundle: Path, batch: int, height: int, width: int) -> None:
-    from xscreen.training.export import row_differences, load_best
-
-    model, _ = load_best(bundle.parent / "run")
+def test_dynamic_shapes_and_parity(spread_model: tuple[Detector, Path], batch: int, height: int,
+                                   width: int) -> None:
+    model, path = spread_model
     images = np.random.default_rng(batch).random((batch, 3, height, width), dtype=np.float32)
-    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     actual = session.run(["detections"], {"images": images})[0]
     with torch.no_grad():
         expected = ExportableDetector(model).eval()(torch.from_numpy(images)).numpy()
@@ -71,7 +97,9 @@ def test_dynamic_shapes_and_parity(bundle: Path, batch: int, height: int, width:
     for expected_rows, actual_rows in zip(expected, actual, strict=True):
         # rows are matched, not compared by position: near-equal scores may swap places
         boxes, scores, compared = row_differences(expected_rows, actual_rows, min_score=0.05)
-        assert compared > 0 and boxes < 1e-2 and scores < 1e-4
+        # random weights make huge boxes: float32 rounding grows with the coordinates
+        scale = max(1.0, float(np.abs(expected_rows[:, :4]).max()))
+        assert compared >= 10 and boxes < 1e-5 * scale and scores < 1e-4
     assert (np.diff(actual[..., 4], axis=1) <= 1e-6).all()      # sorted by score
 
 
@@ -84,7 +112,7 @@ def test_export_prints_parity(trained_run: Path, tmp_path: Path,
 
 def test_init_from_bundle_fine_tunes(bundle: Path, tiny_dataset: Path, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\n")
+    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
     assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ft"),
                  "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4", "--epochs", "1",
                  "--init", str(bundle), "--config", str(config)]) == 0

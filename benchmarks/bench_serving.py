@@ -1,0 +1,213 @@
+"""The screening service under load, against the bare ONNX Runtime session, in one run.
+
+For concurrency 1, 8 and 32: images per second and p50/p99 latency of ``POST /v1/scans`` (decode,
+store durably, batch, infer, risk, record) through real HTTP to ``xscreen serve`` in its own
+process; and the bare session on the same images with the same ORT threads (decode + letterbox +
+``session.run``, one image at a time in one thread: what a caller without the service gets).
+Also the server's resident memory with the model loaded, and its time from start to ready.
+
+Goals (issue 4): at concurrency 8 the service keeps >= 85% of the bare session's images/s;
+RSS < 700 MB; ready < 3 s.
+
+    python benchmarks/bench_serving.py [--bundle DIR | --arch xscreen_s --input-size 640]
+        [--threads 2] [--requests 48] [--width 1024 --height 768] [--json out.json]
+
+Without ``--bundle`` the named architecture is exported with random weights (torch needed for
+that step only; the server never imports it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+
+
+def make_bundle(arch: str, input_size: int, folder: Path) -> Path:
+    """Export ``arch`` (random weights) into a bundle: the benchmark measures speed only."""
+    import torch
+
+    from xscreen import CLASSES
+    from xscreen.models.card import ModelCard, file_sha256, save_card
+    from xscreen.models.detector import build_model
+    from xscreen.training.export import export_onnx
+
+    torch.manual_seed(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    export_onnx(build_model(arch).eval(), folder / "model.onnx", input_size)
+    save_card(ModelCard(name=arch, version="bench", classes=CLASSES, input_size=input_size,
+                        sha256=file_sha256(folder / "model.onnx")), folder / "model.json")
+    return folder
+
+
+def make_images(count: int, width: int, height: int) -> list[bytes]:
+    """PNG scans: white with dark and coloured blocks (a parcel's worth of structure)."""
+    rng = np.random.default_rng(0)
+    images = []
+    for _ in range(count):
+        image = np.full((height, width, 3), 255, np.uint8)
+        for _ in range(12):
+            x, y = int(rng.integers(0, width - 120)), int(rng.integers(0, height - 120))
+            w, h = int(rng.integers(20, 120)), int(rng.integers(20, 120))
+            image[y:y + h, x:x + w] = rng.integers(0, 220, 3, dtype=np.uint8)
+        images.append(cv2.imencode(".png", image)[1].tobytes())
+    return images
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 1),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1)}
+
+
+def bare_session(bundle: Path, images: list[bytes], threads: int,
+                 requests: int) -> dict[str, float]:
+    """Decode + detect one image at a time on a bare ORT session."""
+    from xscreen.models.runtime import OnnxDetector
+    from xscreen.serving.decode import decode_image
+
+    detector = OnnxDetector(bundle, threads=threads)
+    detector.detect(decode_image(images[0]).rgb)  # warm-up
+    latencies = []
+    started = time.perf_counter()
+    for index in range(requests):
+        t0 = time.perf_counter()
+        detector.detect(decode_image(images[index % len(images)]).rgb)
+        latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    return {"images_per_s": round(requests / elapsed, 2), **percentiles(latencies)}
+
+
+class Server:
+    """``xscreen serve`` in a subprocess; measures time to ready."""
+
+    def __init__(self, bundle: Path, home: Path, threads: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.lines: list[str] = []
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "xscreen.cli", "serve", "--port", str(port), "--home",
+             str(home), "--model", str(bundle), "--threads", str(threads)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        while True:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.perf_counter() - started > 60:
+                raise RuntimeError("server did not start:\n" + "".join(self.lines))
+            time.sleep(0.02)
+        self.ready_s = time.perf_counter() - started
+        marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
+        self.key = self.lines[marker + 1].strip()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if '"logger": "xscreen.access"' not in line:
+                self.lines.append(line)
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines()
+                  if line.startswith("VmRSS"))
+        return round(kb / 1024, 1)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def http_load(server: Server, images: list[bytes], concurrency: int,
+              requests: int) -> dict[str, float]:
+    """``requests`` uploads from ``concurrency`` clients; images/s and latency percentiles."""
+    latencies: list[float] = []
+    failures: list[int] = []
+    counter = iter(range(requests))
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=server.url, timeout=120,
+                          headers={"Authorization": f"Bearer {server.key}"}) as http:
+            while True:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    return
+                t0 = time.perf_counter()
+                response = http.post("/v1/scans", files={
+                    "image": ("scan.png", images[index % len(images)], "image/png")})
+                latencies.append(time.perf_counter() - t0)
+                if response.status_code != 201:
+                    failures.append(response.status_code)
+
+    workers = [threading.Thread(target=client) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    return {"images_per_s": round(requests / elapsed, 2), **percentiles(latencies),
+            "failures": len(failures)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, help="model bundle (default: export --arch)")
+    parser.add_argument("--arch", default="xscreen_s")
+    parser.add_argument("--input-size", type=int, default=640)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=48, help="per concurrency level")
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--height", type=int, default=768)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="xscreen-bench-"))
+    bundle = args.bundle or make_bundle(args.arch, args.input_size, work / "bundle")
+    images = make_images(8, args.width, args.height)
+    results: dict[str, Any] = {"model": str(bundle), "threads": args.threads,
+                               "image": f"{args.width}x{args.height}", "cpus": os.cpu_count()}
+    server = Server(bundle, work / "home", args.threads)
+    results["ready_s"] = round(server.ready_s, 2)
+    try:
+        http_load(server, images, 2, 8)                       # warm-up
+        results["rss_mb_model_loaded"] = server.rss_mb()
+        results["bare"] = bare_session(bundle, images, args.threads, args.requests)
+        for concurrency in args.concurrency:
+            results[f"http_c{concurrency}"] = http_load(server, images, concurrency,
+                                                        args.requests)
+        results["rss_mb_after_load"] = server.rss_mb()
+    finally:
+        server.stop()
+    bare = results["bare"]["images_per_s"]
+    for concurrency in args.concurrency:
+        entry = results[f"http_c{concurrency}"]
+        entry["share_of_bare"] = round(entry["images_per_s"] / bare, 3)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

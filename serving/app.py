@@ -1,0 +1,260 @@
+"""The HTTP API (CONTRACT "HTTP API"): ``create_app(settings)`` returns the FastAPI application.
+
+The model is loaded once in ``lifespan``; endpoints that block (decoding, inference, database)
+are plain ``def`` functions, which FastAPI runs in its thread pool, so concurrent requests meet
+in the micro-batcher. Errors are domain exceptions mapped to problem+json in
+``serving/problems.py``; this module only routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from xscreen import __version__
+from xscreen.serving import schemas
+from xscreen.serving.errors import BadRequestError, ManifestJsonError
+from xscreen.serving.metrics import Metrics
+from xscreen.serving.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    configure_logging,
+)
+from xscreen.serving.pipeline import Upload
+from xscreen.serving.problems import install_problem_handlers
+from xscreen.serving.service import Principal, ScreeningService, require_role
+from xscreen.serving.settings import Settings, load_settings
+
+log = logging.getLogger("xscreen.serving")
+STATIC = Path(__file__).resolve().parent / "static"
+bearer = HTTPBearer(auto_error=False, description="an API key: 'Authorization: Bearer <key>'")
+
+
+def get_service(request: Request) -> ScreeningService:
+    service: ScreeningService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[ScreeningService, Depends(get_service)]
+
+
+def get_principal(service: ServiceDep, credentials: Annotated[
+        HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    return service.authenticate(credentials.credentials if credentials else None)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ImagePart = Annotated[UploadFile | None, File(
+    description="the scan: PNG, JPEG, TIFF (8/16-bit, or two-page raw dual-energy), DICOS/DICOM")]
+HighPart = Annotated[UploadFile | None, File(description="raw 16-bit high-energy channel")]
+LowPart = Annotated[UploadFile | None, File(description="raw 16-bit low-energy channel")]
+
+
+def read_upload(image: UploadFile | None, high: UploadFile | None,
+                low: UploadFile | None) -> Upload:
+    """The multipart file parts as bytes (``read`` on the spooled file: we are in a thread)."""
+    return Upload(image=image.file.read() if image is not None else None,
+                  high=high.file.read() if high is not None else None,
+                  low=low.file.read() if low is not None else None)
+
+
+def manifest_text(manifest: str | UploadFile | None) -> str | None:
+    """The manifest part as text, whether sent as a form field or as a file."""
+    if manifest is None or isinstance(manifest, str):
+        return manifest
+    try:
+        return manifest.file.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ManifestJsonError("manifest is not UTF-8 text; send a JSON object") from None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; nothing is loaded until its lifespan starts."""
+    settings = settings or load_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = ScreeningService(settings, metrics)
+        app.state.service = service
+        admin_key = service.first_admin_key()
+        if admin_key and settings.print_admin_key:
+            print(f"xscreen: first start: created an admin API key (shown only once):\n"
+                  f"  {admin_key}", flush=True)
+        app.state.first_admin_key = admin_key
+        service.load_initial_model()
+        service.start_watching()
+        recovery = threading.Thread(target=_recover, args=(service, settings), daemon=True,
+                                    name="xscreen-recovery")
+        recovery.start()
+        app.state.recovery = recovery
+        try:
+            yield
+        finally:
+            recovery.join(timeout=60)
+            service.close()
+
+    app = FastAPI(title="xscreen", version=__version__, lifespan=lifespan,
+                  description="AI X-ray screening for customs: submit scans, read detections "
+                              "and risk, review, export, manage models.")
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    api = APIRouter(responses=schemas.PROBLEMS)
+    _add_scan_routes(api)
+    _add_review_routes(api)
+    _add_model_routes(api)
+    app.include_router(api)
+    _add_ops_routes(app)
+    configure_logging()
+    return app
+
+
+def _recover(service: ScreeningService, settings: Settings) -> None:
+    """After start-up: screen left-over scans, then warm the dual-energy colour calibration
+    (about a second) so that the first raw scan does not wait for it."""
+    try:
+        if settings.recover_on_start and service.batcher.detector is not None:
+            service.recover_pending()
+        from xscreen.datasets.colour import calibrate
+
+        calibrate()
+    except Exception:  # never kill the process from the background thread
+        log.exception("start-up recovery failed")
+
+
+def _add_scan_routes(router: APIRouter) -> None:
+    @router.post("/v1/scans", status_code=201, response_model=schemas.ScanOut, tags=["scans"])
+    def submit_scan(service: ServiceDep, principal: PrincipalDep, response: Response,
+                    image: ImagePart = None, high: HighPart = None, low: LowPart = None,
+                    manifest: Annotated[str | UploadFile | None, Form(
+                        description="advance cargo information: a JSON object, as a field "
+                                    "or a file part")] = None,
+                    scanner_id: Annotated[str | None, Form(max_length=200)] = None,
+                    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+                    ) -> Any:
+        """Store and screen a scan (role scanner or operator)."""
+        require_role(principal, "scanner", "operator")
+        body, created = service.submit(read_upload(image, high, low), manifest_text(manifest),
+                                       scanner_id, idempotency_key, principal)
+        if not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        response.headers["Location"] = f"/v1/scans/{body['id']}"
+        return body
+
+    @router.post("/v1/detect", response_model=schemas.DetectOut, tags=["scans"])
+    def detect(service: ServiceDep, principal: PrincipalDep, image: ImagePart = None,
+               high: HighPart = None, low: LowPart = None) -> Any:
+        """Detections only; nothing is stored (any role)."""
+        return service.detect(read_upload(image, high, low), principal)
+
+    @router.get("/v1/scans", response_model=schemas.ScanPage, tags=["review"])
+    def scan_queue(service: ServiceDep, principal: PrincipalDep,
+                   status: Annotated[str | None, Query()] = None,
+                   min_risk: Annotated[float | None, Query(ge=0, le=100)] = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                   cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
+        """The review queue, highest risk first (role operator; a scanner lists its own scans)."""
+        return service.queue(principal, status, min_risk, limit, cursor)
+
+    @router.get("/v1/scans/{scan_id}", response_model=schemas.ScanOut, tags=["scans"])
+    def get_scan(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Any:
+        """One scan (a scanner sees only its own)."""
+        return service.get_scan(scan_id, principal)
+
+    @router.get("/v1/scans/{scan_id}/image", response_class=Response, tags=["scans"],
+             responses={200: {"content": {"image/png": {}}}})
+    def scan_image(scan_id: str, service: ServiceDep, principal: PrincipalDep,
+                   annotated: bool = False) -> Response:
+        """The pseudo-colour rendering as PNG, with the detections' boxes if ``annotated``."""
+        return Response(service.image_png(scan_id, principal, annotated), media_type="image/png")
+
+    @router.get("/v1/scans/{scan_id}/tdr", response_class=Response, tags=["scans"],
+             responses={200: {"content": {"application/dicom": {}}}})
+    def scan_tdr(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Response:
+        """The DICOS Threat Detection Report."""
+        return Response(service.tdr(scan_id, principal), media_type="application/dicom",
+                        headers={"Content-Disposition": f'attachment; filename="{scan_id}.dcs"'})
+
+
+def _add_review_routes(router: APIRouter) -> None:
+    @router.post("/v1/scans/{scan_id}/verdict", response_model=schemas.ScanOut, tags=["review"])
+    def post_verdict(scan_id: str, verdict: schemas.VerdictIn, service: ServiceDep,
+                     principal: PrincipalDep) -> Any:
+        """An operator's decision, with corrected labels if the boxes were wrong."""
+        labels = [label.model_dump() for label in verdict.labels] \
+            if verdict.labels is not None else None
+        return service.verdict(scan_id, verdict.decision, labels, verdict.note, principal)
+
+    @router.get("/v1/training-export", response_class=Response, tags=["review"],
+             responses={200: {"content": {"application/zip": {}}}})
+    def training_export(service: ServiceDep, principal: PrincipalDep) -> Response:
+        """A COCO dataset (zip) of every scan with a verdict (role engineer)."""
+        return Response(service.training_export(principal), media_type="application/zip",
+                        headers={"Content-Disposition":
+                                 'attachment; filename="xscreen-verdicts.zip"'})
+
+
+def _add_model_routes(router: APIRouter) -> None:
+    @router.get("/v1/models", response_model=list[schemas.ModelOut], tags=["models"])
+    def list_models(service: ServiceDep, principal: PrincipalDep) -> Any:
+        """Registered model versions (roles operator, engineer)."""
+        require_role(principal, "engineer", "operator")
+        return [entry.to_dict() for entry in service.registry.versions()]
+
+    @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"])
+    def add_model(service: ServiceDep, principal: PrincipalDep,
+                  model: Annotated[UploadFile, File(description="model.onnx")],
+                  card: Annotated[UploadFile, File(description="model.json (the card)")]) -> Any:
+        """Register a bundle (its sha256 is checked against the card; role engineer)."""
+        import tempfile
+
+        require_role(principal, "engineer")
+        with tempfile.TemporaryDirectory(dir=service.settings.home) as folder:
+            Path(folder, "model.onnx").write_bytes(model.file.read())
+            Path(folder, "model.json").write_bytes(card.file.read())
+            return service.add_model(folder).to_dict()
+
+    @router.post("/v1/models/{version}/activate", response_model=schemas.ModelOut, tags=["models"])
+    def activate_model(version: str, service: ServiceDep, principal: PrincipalDep) -> Any:
+        """Serve ``version`` from now on; requests in flight finish on the old model. Rolling
+        back is activating an earlier version (role engineer)."""
+        require_role(principal, "engineer")
+        return service.activate(version).to_dict()
+
+
+def _add_ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz(service: ServiceDep) -> JSONResponse:
+        """Readiness: a model is loaded and the database answers (503 otherwise)."""
+        state = service.ready()
+        return JSONResponse(state, status_code=200 if state["ready"] else 503)
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    def prometheus(request: Request) -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(request.app.state.metrics.registry),
+                        media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def viewer() -> HTMLResponse:
+        """The operator viewer (a static page over this API)."""
+        page = STATIC / "index.html"
+        if not page.is_file():
+            raise BadRequestError("the operator viewer is not installed")
+        return HTMLResponse(page.read_text())

@@ -1,0 +1,153 @@
+"""Dynamic micro-batching, as Triton's dynamic batcher does: concurrent requests' images are
+gathered for at most ``max_wait_ms`` (or until ``max_batch`` are waiting) and run as one ONNX
+Runtime call. The detector can be swapped at any moment: a batch runs on the detector it started
+with, so no request fails during an activation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import numpy as np
+
+from xscreen.models.card import ModelCard
+from xscreen.models.preprocess import letterbox
+from xscreen.models.runtime import Detections, OnnxDetector, apply_thresholds, rows_to_detections
+from xscreen.serving.errors import NotReadyError
+from xscreen.serving.metrics import Metrics
+
+log = logging.getLogger("xscreen.serving.batching")
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """Detections of one image (thresholded, original pixels) and how they were made."""
+
+    detections: Detections
+    card: ModelCard
+    queue_ms: float
+    inference_ms: float
+    batch_size: int
+
+
+@dataclass
+class _Request:
+    image: np.ndarray
+    future: Future[ModelResult]
+    enqueued: float
+
+
+class DirectInfer:
+    """Inference without batching: each call runs its own ONNX Runtime call (CLI, baselines)."""
+
+    def __init__(self, detector: OnnxDetector) -> None:
+        self.detector = detector
+
+    def infer(self, image: np.ndarray) -> ModelResult:
+        started = time.perf_counter()
+        detections = run_batch(self.detector, [image])[0]
+        elapsed = (time.perf_counter() - started) * 1000
+        return ModelResult(detections, self.detector.card, 0.0, elapsed, 1)
+
+
+class MicroBatcher:
+    """One worker thread feeding the current :class:`OnnxDetector` with batches."""
+
+    def __init__(self, detector: OnnxDetector | None, max_batch: int = 8,
+                 max_wait_ms: float = 2.0, metrics: Metrics | None = None) -> None:
+        self.detector = detector
+        self.max_batch = max(1, max_batch)
+        self.max_wait = max(0.0, max_wait_ms) / 1000.0
+        self.metrics = metrics or Metrics()
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._loop, name="xscreen-batcher", daemon=True)
+        self._worker.start()
+
+    def swap(self, detector: OnnxDetector) -> None:
+        """Make ``detector`` the one for the next batch (reference assignment is atomic)."""
+        self.detector = detector
+        self.metrics.model_ready.set(1)
+
+    def infer(self, image: np.ndarray) -> ModelResult:
+        """Detections for one RGB image; blocks until its batch has run."""
+        if self.detector is None:
+            raise NotReadyError("no model is loaded; start the service with --model BUNDLE or "
+                                "activate one with 'xscreen models activate VERSION'")
+        request = _Request(image, Future(), time.perf_counter())
+        self._queue.put(request)
+        self.metrics.queue_depth.inc()
+        return request.future.result()
+
+    def close(self) -> None:
+        """Finish the queued images, then stop the worker."""
+        self._queue.put(None)
+        self._worker.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.perf_counter() + self.max_wait
+            stop = self._gather(batch, deadline)
+            self.metrics.queue_depth.dec(len(batch))
+            self._run(batch)
+            if stop:
+                return
+
+    def _gather(self, batch: list[_Request], deadline: float) -> bool:
+        """Add waiting requests to ``batch`` until it is full or the deadline passes; True when
+        the stop sentinel was met."""
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.perf_counter()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else \
+                    self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if item is None:
+                return True
+            batch.append(item)
+        return False
+
+    def _run(self, batch: list[_Request]) -> None:
+        detector = self.detector
+        assert detector is not None
+        started = time.perf_counter()
+        try:
+            results = run_batch(detector, [r.image for r in batch])
+        except Exception as error:  # hand every failure to its request, keep the worker alive
+            log.exception("inference failed for a batch of %d", len(batch))
+            for request in batch:
+                request.future.set_exception(error)
+            return
+        seconds = time.perf_counter() - started
+        self.metrics.inference.observe(seconds)
+        self.metrics.batch_size.observe(len(batch))
+        for request, detections in zip(batch, results, strict=True):
+            waited = started - request.enqueued
+            self.metrics.queue.observe(waited)
+            request.future.set_result(ModelResult(detections, detector.card, waited * 1000,
+                                                  seconds * 1000, len(batch)))
+
+
+def run_batch(detector: OnnxDetector, images: list[np.ndarray]) -> list[Detections]:
+    """Letterbox each image, pad all to one shape with white (1.0, air: the image sits top-left,
+    so padding more changes nothing) and run them as one batch."""
+    placed = [letterbox(image, detector.card.input_size) for image in images]
+    height = max(array.shape[1] for array, _ in placed)
+    width = max(array.shape[2] for array, _ in placed)
+    batch = np.full((len(placed), 3, height, width), detector.card.pad_value, np.float32)
+    for index, (array, _) in enumerate(placed):
+        batch[index, :, :array.shape[1], :array.shape[2]] = array
+    rows = detector.run(batch)
+    thresholds = detector.card.threshold_list()
+    return [apply_thresholds(rows_to_detections(rows[i], info, image.shape[1], image.shape[0]),
+                             thresholds)
+            for i, ((_, info), image) in enumerate(zip(placed, images, strict=True))]

@@ -1,0 +1,78 @@
+"""Every error response in one place: domain exceptions (``XscreenError`` and its subclasses,
+each with its ``http_status``), request validation and framework errors become
+``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``, ``detail``)."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xscreen.errors import XscreenError
+
+log = logging.getLogger("xscreen.serving")
+PROBLEM_TYPE = "https://xscreen.dev/problems/"
+
+
+def problem(status: int, detail: str, kind: str | None = None,
+            extra: dict[str, Any] | None = None) -> JSONResponse:
+    """A problem+json response."""
+    title = HTTPStatus(status).phrase
+    body = {"type": PROBLEM_TYPE + (kind or title.lower().replace(" ", "-")), "title": title,
+            "status": status, "detail": detail, **(extra or {})}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def _kebab(name: str) -> str:
+    name = name.removesuffix("Error")
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+async def _domain(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, XscreenError)
+    field = getattr(error, "field", None)
+    extra = {"field": field} if field else None
+    return _counted(request, error.http_status, str(error), _kebab(type(error).__name__), extra)
+
+
+async def _validation(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    parts = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}"
+             for e in error.errors()]
+    return _counted(request, 422, "invalid request: " + "; ".join(parts), "validation")
+
+
+async def _http(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
+    return _counted(request, error.status_code, str(error.detail), kind)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _counted(request, 500, "internal error; the service logged it with the request id",
+                    "internal")
+
+
+def _counted(request: Request, status: int, detail: str, kind: str,
+             extra: dict[str, Any] | None = None) -> JSONResponse:
+    """The problem response, counted in the error metric by status and type."""
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(str(status), kind).inc()
+    return problem(status, detail, kind, extra)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every exception to problem+json (the only place that does)."""
+    app.add_exception_handler(XscreenError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,471 @@
+"""The screening service's state and use cases, with no web framework in it: keys and roles,
+durable scan storage, screening through the micro-batcher, the queue, verdicts, renderings,
+TDRs, the training export and the model registry. ``serving/app.py`` maps HTTP onto it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.exc import IntegrityError
+
+from xscreen import CLASSES
+from xscreen.errors import XscreenError
+from xscreen.models.runtime import OnnxDetector
+from xscreen.serving import store
+from xscreen.serving.batching import MicroBatcher
+from xscreen.serving.blobs import BlobStore
+from xscreen.serving.decode import DecodedScan, DecodeLimits, decode_image, decode_pair
+from xscreen.serving.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ManifestJsonError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from xscreen.serving.export import Example, coco_zip, verdict_labels
+from xscreen.serving.manifest import parse_manifest
+from xscreen.serving.metrics import Metrics
+from xscreen.serving.pipeline import Upload, decode_upload, screen_decoded
+from xscreen.serving.registry import ModelRegistry, RegistryEntry
+from xscreen.serving.risk import party_keys
+from xscreen.serving.settings import PACKAGED_MODEL, Settings
+from xscreen.serving.store import DbPartyHistory, Scan, ScanParty, Verdict
+
+log = logging.getLogger("xscreen.serving")
+DECISIONS = ("threat_confirmed", "cleared")
+STATUSES = ("accepted", "screened", "reviewed", "failed")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API key's id, role and name."""
+
+    key_id: int
+    role: str
+    name: str
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """PermissionDeniedError unless the key's role is one of ``roles`` (admin may do anything)."""
+    if principal.role != "admin" and principal.role not in roles:
+        raise PermissionDeniedError(f"a {principal.role} key may not do this; it needs the role "
+                                    f"{' or '.join(roles)}")
+
+
+class ScreeningService:
+    """One instance per process: the database, blob store, registry and batcher."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = store.make_engine(settings.resolved_database_url)
+        self.sessions = store.session_factory(self.engine)
+        self.blobs = BlobStore(settings.blobs_dir)
+        self.registry = ModelRegistry(settings.models_dir)
+        self.limits = DecodeLimits(settings.max_pixels, settings.min_side)
+        self.batcher = MicroBatcher(None, settings.max_batch, settings.max_wait_ms, self.metrics)
+        self.history = DbPartyHistory(self.sessions)
+        self.model_problem: str | None = "no model loaded yet"
+        self._activation = threading.Lock()
+        self._stopping = threading.Event()
+        self._started = False
+        self._watcher = threading.Thread(target=self._watch_registry, daemon=True,
+                                         name="xscreen-registry-watch")
+
+    # -- start-up and models -------------------------------------------------------------
+    def first_admin_key(self) -> str | None:
+        """The admin key created on a first start (no keys yet), else None."""
+        return store.ensure_admin_key(self.sessions)
+
+    def load_initial_model(self) -> None:
+        """The explicit model (settings), else the registry's active version, else the packaged
+        default; on failure the service stays up, not ready, and says why in the log."""
+        try:
+            chosen = self.settings.model
+            if chosen is None and self.registry.active_version() is not None:
+                self.activate(str(self.registry.active_version()))
+                return
+            chosen = chosen or PACKAGED_MODEL
+            entry = self.registry.add(chosen)
+            self.activate(entry.version)
+        except XscreenError as error:
+            self.model_problem = str(error)
+            log.error("not ready: no model loaded: %s (pass --model BUNDLE or set XSCREEN_MODEL)",
+                      error)
+
+    def activate(self, version: str) -> RegistryEntry:
+        """Load ``version`` and swap it in; requests in flight finish on the previous model."""
+        with self._activation:
+            detector = OnnxDetector(self.registry.bundle(version),
+                                    threads=self.settings.ort_threads)
+            bundle = self.registry.activate(version)   # recorded only once it loaded
+            first_model = self.batcher.detector is None
+            self.batcher.swap(detector)
+            self.model_problem = None
+        log.info("model %s %s active", bundle.card.name, version)
+        if first_model and self._started:
+            # scans accepted while no model was loaded can be screened now
+            threading.Thread(target=self.recover_pending, daemon=True).start()
+        return next(e for e in self.registry.versions() if e.version == version)
+
+    def start_watching(self, interval_s: float = 2.0) -> None:
+        """Follow ``xscreen models activate`` run beside the service (polls ``active.json``)."""
+        self._watch_interval = interval_s
+        self._started = True
+        self._watcher.start()
+
+    def _watch_registry(self) -> None:
+        failed: str | None = None
+        while not self._stopping.wait(self._watch_interval):
+            wanted = self.registry.active_version()
+            current = self.batcher.detector
+            if not wanted or wanted == failed or (current and current.card.version == wanted):
+                continue
+            try:
+                self.activate(wanted)
+            except Exception:  # a bad bundle must not stop the watcher; say so once
+                failed = wanted
+                log.exception("could not activate model %s from the registry", wanted)
+
+    def add_model(self, bundle_path: str | Path) -> RegistryEntry:
+        return self.registry.add(bundle_path)
+
+    def ready(self) -> dict[str, Any]:
+        """Readiness of the model and the database (each true/false, with a reason)."""
+        database, reason = True, None
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # any driver error means not ready
+            database, reason = False, str(error).splitlines()[0]
+        model = self.batcher.detector
+        return {"ready": database and model is not None, "database": database,
+                "database_problem": reason, "model": model is not None,
+                "model_problem": self.model_problem,
+                "model_version": model.card.version if model is not None else None}
+
+    def close(self) -> None:
+        """Stop watching, finish queued inference, release the database."""
+        self._stopping.set()
+        self.batcher.close()
+        self.engine.dispose()
+
+    # -- keys -------------------------------------------------------------------------------
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise AuthenticationError("no API key: send 'Authorization: Bearer <key>' (an admin "
+                                      "makes keys with 'xscreen keys create --role ROLE')")
+        key = store.find_key(self.sessions, token)
+        if key is None:
+            raise AuthenticationError("unknown API key; check it or ask an admin for a new one")
+        return Principal(key.id, key.role, key.name)
+
+    # -- scans --------------------------------------------------------------------------------
+    def submit(self, upload: Upload, manifest_text: str | None, scanner_id: str | None,
+               idempotency_key: str | None, principal: Principal) -> tuple[dict[str, Any], bool]:
+        """Store and screen a scan; returns the scan and whether it is new (False: a retry with
+        the same Idempotency-Key)."""
+        require_role(principal, "scanner", "operator")
+        if idempotency_key:
+            existing = self._by_idempotency(principal.key_id, idempotency_key)
+            if existing is not None:
+                return self._finish(existing), False
+        manifest = parse_manifest_text(manifest_text)
+        started = time.perf_counter()
+        scan = decode_upload(upload, self.limits)
+        timings = {"decode": round((time.perf_counter() - started) * 1000, 2)}
+        try:
+            scan_id = self._store(upload, scan, manifest, scanner_id, idempotency_key, principal)
+        except IntegrityError:
+            existing = self._by_idempotency(principal.key_id, idempotency_key or "")
+            if existing is None:
+                raise
+            return existing, False
+        self._screen(scan_id, scan, manifest, timings)
+        return self.scan_dict(scan_id), True
+
+    def _finish(self, scan: dict[str, Any]) -> dict[str, Any]:
+        """A retried scan that was stored but never screened (the first try failed or the
+        process stopped) is screened now."""
+        if scan["status"] != "accepted" or self.batcher.detector is None:
+            return scan
+        with self.sessions() as session:
+            record = session.get(Scan, scan["id"])
+        assert record is not None
+        self._screen(record.id, self._decode_stored(record), parse_manifest_data(record.manifest))
+        return self.scan_dict(record.id)
+
+    def detect(self, upload: Upload, principal: Principal) -> dict[str, Any]:
+        """Screen without storing anything."""
+        started = time.perf_counter()
+        scan = decode_upload(upload, self.limits)
+        decoded = time.perf_counter()
+        result = self.batcher.infer(scan.rgb)
+        done = time.perf_counter()
+        timings = {"decode": round((decoded - started) * 1000, 2),
+                   "queue": round(result.queue_ms, 2), "inference": round(result.inference_ms, 2),
+                   "total": round((done - started) * 1000, 2)}
+        return {"image": {"width": scan.width, "height": scan.height},
+                "detections": result.detections.to_records(result.card.classes),
+                "model": {"name": result.card.name, "version": result.card.version},
+                "timings_ms": timings}
+
+    def _by_idempotency(self, key_id: int, idempotency_key: str) -> dict[str, Any] | None:
+        with self.sessions() as session:
+            scan_id = session.scalar(select(Scan.id).where(
+                Scan.owner_key_id == key_id, Scan.idempotency_key == idempotency_key))
+        return self.scan_dict(scan_id) if scan_id else None
+
+    def _store(self, upload: Upload, scan: DecodedScan, manifest: Any, scanner_id: str | None,
+               idempotency_key: str | None, principal: Principal) -> str:
+        """Bytes to the blob store (fsynced), then the record (committed): durable before 201."""
+        primary = upload.image if upload.image is not None else upload.high
+        assert primary is not None
+        blob = self.blobs.put(primary)
+        blob_low = self.blobs.put(upload.low) if upload.image is None and upload.low else None
+        scan_id = uuid.uuid4().hex
+        meta = {k: v for k, v in scan.meta.items() if isinstance(v, str | int | float)}
+        with self.sessions.begin() as session:
+            session.add(Scan(id=scan_id, owner_key_id=principal.key_id, scanner_id=scanner_id,
+                             idempotency_key=idempotency_key, status="accepted",
+                             kind="image" if blob_low is None else "pair", blob=blob,
+                             blob_low=blob_low, width=scan.width, height=scan.height,
+                             manifest=manifest.to_dict() if manifest is not None else None,
+                             meta=meta))
+        return scan_id
+
+    def _screen(self, scan_id: str, scan: DecodedScan, manifest: Any,
+                timings: dict[str, float] | None = None) -> None:
+        result = screen_decoded(scan, manifest, self.batcher, self.history, None, timings)
+        body = result.to_dict()
+        stored = {key: body[key] for key in ("detections", "risk", "model", "timings_ms")}
+        # party keys join the history with the result, so a parcel never counts as its own past
+        keys = sorted(set(party_keys(manifest))) if manifest is not None else []
+        with self.sessions.begin() as session:
+            session.add_all([ScanParty(scan_id=scan_id, key=key) for key in keys])
+            record = session.get(Scan, scan_id)
+            assert record is not None
+            record.result, record.status = stored, "screened"
+            record.risk_score = float(result.risk["score"])
+            record.screened_at = store.utcnow()
+        self.metrics.screened.inc()
+
+    def recover_pending(self) -> int:
+        """Screen every scan accepted but not screened before now (the process stopped in
+        between, or no model was loaded); newer ones are their own requests' work."""
+        before = store.utcnow()
+        with self.sessions() as session:
+            pending = session.scalars(select(Scan).where(Scan.status == "accepted",
+                                                         Scan.created_at <= before)).all()
+        for record in pending:
+            try:
+                manifest = parse_manifest_data(record.manifest)
+                self._screen(record.id, self._decode_stored(record), manifest)
+            except XscreenError as error:
+                log.error("scan %s could not be screened at start-up: %s", record.id, error)
+                self._mark_failed(record.id, str(error))
+        if pending:
+            log.info("screened %d scans left over from the previous run", len(pending))
+        return len(pending)
+
+    def _mark_failed(self, scan_id: str, problem: str) -> None:
+        with self.sessions.begin() as session:
+            record = session.get(Scan, scan_id)
+            if record is not None:
+                record.status, record.error = "failed", problem
+
+    def _record(self, scan_id: str, principal: Principal) -> Scan:
+        """The scan row, or NotFoundError when unknown or another scanner's."""
+        with self.sessions() as session:
+            record = session.get(Scan, scan_id)
+        if record is None or (principal.role == "scanner"
+                              and record.owner_key_id != principal.key_id):
+            raise NotFoundError(f"no scan {scan_id!r} (or it is not yours)")
+        return record
+
+    def get_scan(self, scan_id: str, principal: Principal) -> dict[str, Any]:
+        require_role(principal, "scanner", "operator", "engineer")
+        self._record(scan_id, principal)
+        return self.scan_dict(scan_id)
+
+    def scan_dict(self, scan_id: str) -> dict[str, Any]:
+        """The contract's scan JSON."""
+        with self.sessions() as session:
+            record = session.get(Scan, scan_id)
+            if record is None:
+                raise NotFoundError(f"no scan {scan_id!r}")
+            verdict = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
+                                      .order_by(Verdict.id.desc())).first()
+        return scan_to_dict(record, verdict)
+
+    def _dicts(self, records: Sequence[Scan]) -> list[dict[str, Any]]:
+        """Scan JSON of many rows, with their latest verdicts in one query."""
+        ids = [r.id for r in records]
+        with self.sessions() as session:
+            verdicts = session.scalars(select(Verdict).where(Verdict.scan_id.in_(ids))
+                                       .order_by(Verdict.id)).all() if ids else []
+        latest = {v.scan_id: v for v in verdicts}
+        return [scan_to_dict(r, latest.get(r.id)) for r in records]
+
+    def _decode_stored(self, record: Scan) -> DecodedScan:
+        if record.kind == "pair" and record.blob_low:
+            return decode_pair(self.blobs.get(record.blob), self.blobs.get(record.blob_low),
+                               self.limits)
+        return decode_image(self.blobs.get(record.blob), self.limits)
+
+    def image_png(self, scan_id: str, principal: Principal, annotated: bool) -> bytes:
+        """The scan's pseudo-colour rendering as PNG, with boxes if ``annotated``."""
+        require_role(principal, "scanner", "operator", "engineer")
+        record = self._record(scan_id, principal)
+        rgb = self._decode_stored(record).rgb
+        if annotated:
+            from xscreen.datasets.preview import draw_boxes
+
+            found = (record.result or {}).get("detections", [])
+            rgb = draw_boxes(rgb, [d["box"] for d in found], [d["label"] for d in found],
+                             [d["score"] for d in found])
+        ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        assert ok
+        return bytes(encoded.tobytes())
+
+    def tdr(self, scan_id: str, principal: Principal) -> bytes:
+        """The scan's DICOS Threat Detection Report."""
+        from xscreen.serving.tdr import tdr_bytes
+
+        require_role(principal, "scanner", "operator", "engineer")
+        record = self._record(scan_id, principal)
+        if record.result is None:
+            raise NotFoundError(f"scan {scan_id} is not screened yet; try again shortly")
+        body = self.scan_dict(scan_id)
+        body["meta"] = record.meta
+        return tdr_bytes(body)
+
+    # -- queue and verdicts -------------------------------------------------------------------
+    def queue(self, principal: Principal, status: str | None, min_risk: float | None,
+              limit: int, cursor: str | None) -> dict[str, Any]:
+        """Scans by risk, highest first (keyset-paginated: ``next_cursor`` continues); a scanner
+        sees only its own."""
+        require_role(principal, "operator", "scanner")
+        if status is not None and status not in STATUSES:
+            raise BadRequestError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        query = select(Scan)
+        if principal.role == "scanner":
+            query = query.where(Scan.owner_key_id == principal.key_id)
+        if status:
+            query = query.where(Scan.status == status)
+        if min_risk is not None:
+            query = query.where(Scan.risk_score >= min_risk)
+        if cursor:
+            score, last_id = decode_cursor(cursor)
+            query = query.where(or_(Scan.risk_score < score,
+                                    and_(Scan.risk_score == score, Scan.id < last_id)))
+        query = query.order_by(Scan.risk_score.desc(), Scan.id.desc()).limit(limit + 1)
+        with self.sessions() as session:
+            records = session.scalars(query).all()
+        page = records[:limit]
+        items = self._dicts(page)
+        more = len(records) > limit
+        return {"items": items,
+                "next_cursor": encode_cursor(page[-1].risk_score, page[-1].id) if more else None}
+
+    def verdict(self, scan_id: str, decision: str, labels: list[dict[str, Any]] | None,
+                note: str | None, principal: Principal) -> dict[str, Any]:
+        """Record an operator's decision (and corrected labels) on a scan."""
+        require_role(principal, "operator")
+        if decision not in DECISIONS:
+            raise BadRequestError(f"decision must be one of {', '.join(DECISIONS)}, "
+                                  f"got {decision!r}")
+        for label in labels or []:
+            if label.get("label") not in CLASSES:
+                raise BadRequestError(f"label {label.get('label')!r} is not one of "
+                                      f"{', '.join(CLASSES)}")
+        self._record(scan_id, principal)
+        with self.sessions.begin() as session:
+            session.add(Verdict(scan_id=scan_id, decision=decision, labels=labels, note=note,
+                                key_id=principal.key_id))
+            record = session.get(Scan, scan_id)
+            assert record is not None
+            record.status = "reviewed"
+        return self.scan_dict(scan_id)
+
+    def training_export(self, principal: Principal) -> bytes:
+        """A COCO zip of every scan with a verdict (its latest), for retraining."""
+        require_role(principal, "engineer")
+        examples = (Example(f"{record.id}.png", self._decode_stored(record).rgb,
+                            verdict.decision,
+                            verdict_labels(verdict.decision, verdict.labels,
+                                           (record.result or {}).get("detections", [])))
+                    for record, verdict in self._verdict_scans())
+        return coco_zip(examples)
+
+    def _verdict_scans(self) -> list[tuple[Scan, Verdict]]:
+        """Each scan with its latest verdict."""
+        with self.sessions() as session:
+            verdicts = session.scalars(select(Verdict).order_by(Verdict.id)).all()
+            latest = {v.scan_id: v for v in verdicts}
+            records = session.scalars(select(Scan).where(Scan.id.in_(list(latest)))).all()
+        return [(r, latest[r.id]) for r in sorted(records, key=lambda r: r.created_at)]
+
+
+def scan_to_dict(record: Scan, verdict: Verdict | None) -> dict[str, Any]:
+    result = record.result or {}
+    return {
+        "id": record.id, "status": record.status, "scanner_id": record.scanner_id,
+        "created_at": _iso(record.created_at),
+        "image": {"width": record.width, "height": record.height},
+        "detections": result.get("detections", []), "risk": result.get("risk"),
+        "model": result.get("model"), "timings_ms": result.get("timings_ms", {}),
+        "manifest": record.manifest, "error": record.error,
+        "verdict": None if verdict is None else {
+            "decision": verdict.decision, "labels": verdict.labels, "note": verdict.note,
+            "created_at": _iso(verdict.created_at)},
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def parse_manifest_text(text_value: str | None) -> Any:
+    """The manifest form field: JSON text to a Manifest (422 for broken JSON or bad fields)."""
+    if text_value is None or not text_value.strip():
+        return None
+    try:
+        data = json.loads(text_value)
+    except json.JSONDecodeError as error:
+        raise ManifestJsonError(f"manifest is not valid JSON: {error.msg} at line "
+                                f"{error.lineno} column {error.colno}") from None
+    return parse_manifest_data(data)
+
+
+def parse_manifest_data(data: Any) -> Any:
+    return None if data is None else parse_manifest(data)
+
+
+def encode_cursor(score: float, scan_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([score, scan_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        score, scan_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return float(score), str(scan_id)
+    except (ValueError, TypeError):
+        raise BadRequestError("cursor is not one this service issued; pass 'next_cursor' from "
+                              "the previous page") from None

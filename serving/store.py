@@ -1,0 +1,198 @@
+"""The service's database through SQLAlchemy 2: SQLite by default, PostgreSQL by URL.
+
+Tables: API keys (stored hashed), scans (one row per upload, its result as JSON), the party keys
+of each scan's manifest, and operators' verdicts. :class:`DbPartyHistory` answers the risk
+engine's ``PartyHistory`` questions from them: a ``threat_confirmed`` verdict is a seizure linked
+to that scan's party keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from xscreen.serving.risk import SeizureRecord, keys_link
+from xscreen.serving.roles import ROLES
+
+KEY_PREFIX = "xsk_"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+    __table_args__ = (UniqueConstraint("owner_key_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    scanner_id: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # accepted, screened, reviewed or failed
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(10))                 # image or pair
+    blob: Mapped[str] = mapped_column(String(64))
+    blob_low: Mapped[str | None] = mapped_column(String(64))
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    risk_score: Mapped[float] = mapped_column(Float, default=-1.0, index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    screened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScanParty(Base):
+    __tablename__ = "scan_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id"), index=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(30), index=True)
+    labels: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, full fsync on commit and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 of an API key: keys are long random tokens, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(sessions: sessionmaker[Session], role: str, name: str = "") -> str:
+    """Store a new key of ``role`` (hashed) and return the key itself, shown only this once."""
+    from xscreen.errors import UsageError
+
+    if role not in ROLES:
+        raise UsageError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with sessions.begin() as session:
+        session.add(ApiKey(name=name or role, role=role, key_hash=hash_key(key)))
+    return key
+
+
+def find_key(sessions: sessionmaker[Session], key: str) -> ApiKey | None:
+    with sessions() as session:
+        return session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+
+
+def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:
+    """On a first start (no keys at all) create an admin key and return it; else None."""
+    with sessions() as session:
+        if session.scalar(select(func.count()).select_from(ApiKey)):
+            return None
+    return create_key(sessions, "admin", "first admin")
+
+
+class DbPartyHistory:
+    """The risk engine's ``PartyHistory`` over the database. Keys link as the engine links them
+    (:func:`~xscreen.serving.risk.keys_link`: spelling variants of one party meet)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def seizures(self, keys: Sequence[str]) -> list[SeizureRecord]:
+        """Confirmed seizures (``threat_confirmed`` verdicts) of scans whose party keys link to
+        any of ``keys``."""
+        if not keys:
+            return []
+        roles = sorted({key.partition(":")[0] + ":" for key in keys})
+        seized = (select(ScanParty.key, Verdict.scan_id, Scan.result)
+                  .join(Verdict, Verdict.scan_id == ScanParty.scan_id)
+                  .join(Scan, Scan.id == ScanParty.scan_id)
+                  .where(Verdict.decision == "threat_confirmed",
+                         or_(*[ScanParty.key.startswith(role, autoescape=True)
+                               for role in roles])))
+        with self.sessions() as session:
+            rows = session.execute(seized).all()
+        wanted = set(keys)
+        records = []
+        for key, scan_id, result in rows:
+            if key in wanted or any(keys_link(key, k) for k in keys if _same_role(key, k)):
+                labels = tuple(sorted({d["label"] for d in (result or {}).get("detections", [])}))
+                records.append(SeizureRecord(key, labels, scan_id))
+        return records
+
+    def parcels_seen(self, key: str) -> int:
+        """How many scans named a party key that links to ``key``."""
+        role, _, value = key.partition(":")
+        prefix = f"{role}:{value[:2]}"   # linked spellings share a role and (nearly always) a start
+        with self.sessions() as session:
+            rows = session.execute(select(ScanParty.key, func.count(ScanParty.scan_id))
+                                   .where(ScanParty.key.startswith(prefix, autoescape=True))
+                                   .group_by(ScanParty.key)).all()
+        return int(sum(count for stored, count in rows
+                       if stored == key or keys_link(stored, key)))
+
+
+def _same_role(a: str, b: str) -> bool:
+    return a.partition(":")[0] == b.partition(":")[0]

@@ -1,0 +1,141 @@
+"""The framework-free pipeline on a real exported model, and the micro-batcher."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_fake_bundle
+from serving_support import png_bytes, raw_pair, real_bundle, scan_rgb, tiff_bytes
+
+from xscreen.errors import XscreenError
+from xscreen.models.runtime import OnnxDetector
+from xscreen.serving.batching import DirectInfer, MicroBatcher, run_batch
+from xscreen.serving.pipeline import Upload, parse_manifest, screen
+
+ROWS = [[10, 20, 50, 60, 0.9, 0], [30, 30, 40, 40, 0.7, 1]]
+
+
+def test_screen_on_a_real_model() -> None:
+    detector = OnnxDetector(real_bundle(), threads=1)
+    result = screen(Upload(image=png_bytes(scan_rgb(200, 120))), None, DirectInfer(detector))
+    body = result.to_dict()
+    assert body["image"] == {"width": 200, "height": 120}
+    assert body["model"] == {"name": "xscreen-tiny", "version": "test-1"}
+    assert set(body["timings_ms"]) >= {"decode", "model", "inference", "risk", "total"}
+    assert 0 <= body["risk"]["score"] <= 100 and body["risk"]["level"] in ("low", "medium", "high")
+    for record in body["detections"]:
+        x1, y1, x2, y2 = record["box"]
+        assert 0 <= x1 <= x2 <= 200 and 0 <= y1 <= y2 <= 120 and record["score"] >= 0.05
+
+
+def test_detections_in_original_pixels_and_risk(tmp_path: Path) -> None:
+    detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=128))
+    result = screen(Upload(image=png_bytes(scan_rgb(256, 192))), None, DirectInfer(detector))
+    assert [d["label"] for d in result.detections] == ["firearm", "narcotics"]
+    assert result.detections[0]["box"] == [20.0, 40.0, 100.0, 120.0]      # scale 0.5 undone
+    assert result.risk["level"] == "high" and result.risk["action"] == "inspect"
+    assert result.risk["factors"]
+
+
+def test_raw_pair_upload(tmp_path: Path) -> None:
+    high, low = raw_pair()
+    detector = OnnxDetector(write_fake_bundle(tmp_path / "b", []))
+    result = screen(Upload(high=tiff_bytes(high), low=tiff_bytes(low)), None,
+                    DirectInfer(detector))
+    assert (result.width, result.height) == (160, 96) and result.detections == []
+    assert result.risk["level"] == "low"
+
+
+@pytest.mark.parametrize(("upload", "words"), [
+    (Upload(), "no scan"),
+    (Upload(high=b"x"), "no scan"),
+    (Upload(image=b"x", high=b"y", low=b"z"), "not both"),
+])
+def test_upload_shape_errors(upload: Upload, words: str) -> None:
+    with pytest.raises(XscreenError, match=words) as caught:
+        screen(upload, None, DirectInfer(OnnxDetector(real_bundle())))
+    assert caught.value.http_status == 400
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"colour": "red"}, "colour"),
+    ({"declared_value": {"amount": "ten", "currency": "EUR"}}, "declared_value.amount"),
+    ({"shipper": {"name": "A", "planet": "Mars"}}, "shipper.planet"),
+    ({"item_count": "3"}, "item_count"),
+    ([1, 2], ""),
+])
+def test_manifest_errors_name_the_field(data: object, field: str) -> None:
+    with pytest.raises(XscreenError) as caught:
+        parse_manifest(data)
+    assert caught.value.http_status == 422 and field in str(caught.value)
+
+
+def test_batched_equals_direct_and_batches_form() -> None:
+    detector = OnnxDetector(real_bundle(), threads=1)
+    images = [scan_rgb(160, 96, seed) for seed in range(8)]
+    direct = [DirectInfer(detector).infer(image).detections for image in images]
+    batcher = MicroBatcher(detector, max_batch=8, max_wait_ms=50)
+    results: list = [None] * len(images)
+
+    def work(index: int) -> None:
+        results[index] = batcher.infer(images[index])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batcher.close()
+    assert max(r.batch_size for r in results) > 1
+    for expected, actual in zip(direct, results, strict=True):
+        np.testing.assert_allclose(actual.detections.boxes, expected.boxes, atol=1e-3)
+        np.testing.assert_allclose(actual.detections.scores, expected.scores, atol=1e-5)
+
+
+def test_mixed_sizes_share_a_batch(tmp_path: Path) -> None:
+    detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=128))
+    wide, tall = scan_rgb(256, 128), scan_rgb(128, 256)
+    found = run_batch(detector, [wide, tall])
+    assert found[0].boxes[0].tolist() == [20.0, 40.0, 100.0, 120.0]
+    assert found[1].boxes[0].tolist() == [20.0, 40.0, 100.0, 120.0]
+
+
+def test_swap_mid_stream_fails_no_request(tmp_path: Path) -> None:
+    first = OnnxDetector(write_fake_bundle(tmp_path / "a", ROWS))
+    second = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS[:1]))
+    batcher = MicroBatcher(first, max_batch=4, max_wait_ms=1)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for _ in range(20):
+            try:
+                batcher.infer(scan_rgb(64, 64))
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    batcher.swap(second)
+    for thread in threads:
+        thread.join()
+    assert not errors and len(batcher.infer(scan_rgb(64, 64)).detections) == 1
+    batcher.close()
+
+
+def test_providers_prefer_accelerators_and_end_with_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime as ort
+
+    from xscreen.models.runtime import available_providers
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [
+        "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"])
+    assert available_providers() == ["TensorrtExecutionProvider", "CUDAExecutionProvider",
+                                     "CPUExecutionProvider"]
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert available_providers() == ["CPUExecutionProvider"]
+    session = OnnxDetector(real_bundle(), threads=1).session
+    assert session.get_providers()[-1] == "CPUExecutionProvider"

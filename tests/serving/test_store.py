@@ -1,0 +1,151 @@
+"""Storage: the database (SQLite, and PostgreSQL when XSCREEN_TEST_POSTGRES_URL is set), the
+content-addressed blob store, keys, party history and start-up recovery."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serving_support import bearer, make_settings, png_bytes, scan_rgb
+
+from xscreen.errors import UsageError
+from xscreen.serving import store
+from xscreen.serving.app import create_app
+from xscreen.serving.blobs import BlobStore
+from xscreen.serving.pipeline import Upload, decode_upload
+from xscreen.serving.service import Principal, ScreeningService
+from xscreen.serving.settings import load_settings
+
+POSTGRES_URL = os.environ.get("XSCREEN_TEST_POSTGRES_URL", "")
+PNG = png_bytes(scan_rgb())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: SQLite in tmp_path, or the PostgreSQL server named by
+    XSCREEN_TEST_POSTGRES_URL (emptied first), skipped when that is not set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need XSCREEN_TEST_POSTGRES_URL (run "
+                    "'source .ci/postgres.sh' to start a local server and set it)")
+    engine = store.make_engine(POSTGRES_URL)
+    store.Base.metadata.drop_all(engine)
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[store.sessionmaker[store.Session]]:
+    engine = store.make_engine(database_url)
+    yield store.session_factory(engine)
+    engine.dispose()
+
+
+def test_keys_are_stored_hashed(sessions: store.sessionmaker[store.Session]) -> None:
+    first = store.ensure_admin_key(sessions)
+    assert first is not None and first.startswith("xsk_")
+    assert store.ensure_admin_key(sessions) is None                  # only on a first start
+    key = store.create_key(sessions, "scanner", "lane 1")
+    found = store.find_key(sessions, key)
+    assert found is not None and (found.role, found.name) == ("scanner", "lane 1")
+    assert found.key_hash == hashlib.sha256(key.encode()).hexdigest() and key not in found.key_hash
+    assert store.find_key(sessions, key + "x") is None
+    with pytest.raises(UsageError, match="unknown role"):
+        store.create_key(sessions, "janitor")
+
+
+def _service(tmp_path: Path, database_url: str, **overrides: object) -> ScreeningService:
+    return ScreeningService(make_settings(tmp_path / "home", database_url=database_url,
+                                          **overrides))
+
+
+def test_scan_lifecycle_and_party_history(tmp_path: Path, database_url: str) -> None:
+    service = _service(tmp_path, database_url)
+    try:
+        service.load_initial_model()
+        admin = store.ensure_admin_key(service.sessions)
+        assert admin is not None
+        me = service.authenticate(admin)
+        manifest = '{"shipper": {"name": "Acme Trading Ltd"}, "platform": "ShopCo"}'
+        scan, created = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
+        again, created_again = service.submit(Upload(image=PNG), manifest, None, "k1", me)
+        assert created and not created_again and again["id"] == scan["id"]
+        assert scan["status"] == "screened" and scan["manifest"]["platform"] == "ShopCo"
+        assert service.history.parcels_seen("shipper:acme trading") == 1
+        assert service.history.seizures(["shipper:acme trading"]) == []
+        service.verdict(scan["id"], "threat_confirmed", None, "seized", me)
+        records = service.history.seizures(["shipper:acme tradin"])   # a spelling variant
+        assert [r.scan_id for r in records] == [scan["id"]]
+        assert service.history.seizures(["consignee:acme trading"]) == []
+    finally:
+        service.close()
+
+
+def test_scans_left_unscreened_are_screened_at_start(tmp_path: Path, database_url: str) -> None:
+    """A scan stored (201 not yet sent) when the process died is screened on the next start."""
+    service = _service(tmp_path, database_url)
+    admin = store.ensure_admin_key(service.sessions)
+    assert admin is not None
+    me = service.authenticate(admin)
+    upload = Upload(image=PNG)
+    scan_id = service._store(upload, decode_upload(upload), None, None, None, me)
+    assert service.scan_dict(scan_id)["status"] == "accepted"
+    service.close()
+    settings = make_settings(tmp_path / "home", database_url=database_url)
+    with TestClient(create_app(settings)) as client:
+        client.app.state.recovery.join(timeout=60)  # type: ignore[attr-defined]
+        body = client.get(f"/v1/scans/{scan_id}", headers=bearer(admin)).json()
+    assert body["status"] == "screened" and body["risk"] is not None
+
+
+def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    digest = blobs.put(b"scan bytes")
+    assert digest == hashlib.sha256(b"scan bytes").hexdigest()
+    assert blobs.path(digest) == tmp_path / "blobs" / digest[:2] / digest
+    assert blobs.put(b"scan bytes") == digest and blobs.get(digest) == b"scan bytes"
+    assert not [p for p in (tmp_path / "blobs").rglob(".tmp-*")]      # no half-written files
+    with pytest.raises(Exception, match="missing"):
+        blobs.get("0" * 64)
+
+
+def test_settings_from_environment(tmp_path: Path) -> None:
+    settings = load_settings({"XSCREEN_HOME": str(tmp_path), "XSCREEN_MAX_BATCH": "16",
+                              "XSCREEN_MAX_WAIT_MS": "3.5"}, max_batch=4)
+    assert settings.home == tmp_path and settings.max_batch == 4 and settings.max_wait_ms == 3.5
+    assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'xscreen.db').resolve()}"
+    assert settings.blobs_dir == tmp_path / "blobs"
+    with pytest.raises(UsageError, match="XSCREEN_MAX_BATCH"):
+        load_settings({"XSCREEN_MAX_BATCH": "many"})
+    with pytest.raises(UsageError, match="unknown settings"):
+        load_settings({}, colour="red")
+
+
+def test_principal_roles(tmp_path: Path) -> None:
+    from xscreen.serving.errors import PermissionDeniedError
+    from xscreen.serving.service import require_role
+
+    require_role(Principal(1, "admin", "a"), "engineer")
+    with pytest.raises(PermissionDeniedError, match="needs the role engineer"):
+        require_role(Principal(2, "scanner", "s"), "engineer")
+
+
+def test_a_retry_screens_a_scan_stored_but_never_screened(tmp_path: Path) -> None:
+    service = _service(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        service.load_initial_model()
+        admin = store.ensure_admin_key(service.sessions)
+        assert admin is not None
+        me = service.authenticate(admin)
+        upload = Upload(image=PNG)
+        scan_id = service._store(upload, decode_upload(upload), None, None, "retry-1", me)
+        scan, created = service.submit(upload, None, None, "retry-1", me)
+        assert not created and scan["id"] == scan_id and scan["status"] == "screened"
+    finally:
+        service.close()
