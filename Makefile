@@ -8,8 +8,10 @@ SAMPLE := var/sample
 
 .PHONY: run test setup setup-dev lint sample bench-synth default-model clean
 
-## run: set up .venv and run the main job (for now: a small synthetic sample and its contact sheet)
-run: setup sample
+## run: set up .venv (the serve extra: no torch) and start the screening service on its embedded
+## defaults: SQLite and files under $XSCREEN_HOME (./var), the shipped model in models/default
+run: setup
+	$(BIN)/xscreen serve
 
 ## test: set up .venv with every extra and run the whole test suite. The storage tests also run
 ## against a real PostgreSQL, which .ci/postgres.sh installs and starts (as root); where it cannot,
@@ -27,7 +29,7 @@ $(BIN)/python:
 	$(PIP) --upgrade pip setuptools wheel
 
 $(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+	$(PIP) -e ".[serve]"
 	touch $@
 
 $(VENV)/.all: pyproject.toml | $(BIN)/python
@@ -37,7 +39,8 @@ $(VENV)/.all: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.core
 setup-dev: $(VENV)/.all
 
-sample:
+## sample: a small synthetic dataset and its contact sheet in var/sample
+sample: setup
 	rm -rf $(SAMPLE)
 	$(BIN)/xscreen synth $(SAMPLE) --count 16 --seed 1 --workers 2 --contact-sheet $(SAMPLE)/contact_sheet.png
 	@echo "open $(SAMPLE)/contact_sheet.png to look at the scans"
