@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xscreen import CLASSES
 from xscreen.errors import DatasetError
+from xscreen.fileio import atomic_writer
 
 
 def categories(classes: tuple[str, ...] = CLASSES) -> list[dict[str, Any]]:
@@ -147,18 +147,9 @@ def _add_annotation(ann: dict[str, Any], by_id: dict[int, ImageRecord],
 
 def write_annotations(root: str | Path, coco: dict[str, Any]) -> Path:
     """Write ``root/annotations.json`` atomically (temporary file, fsync, rename)."""
-    root = Path(root)
-    target = root / "annotations.json"
-    fd, tmp = tempfile.mkstemp(prefix=".annotations.", suffix=".json.tmp", dir=root)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(coco, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = Path(root) / "annotations.json"
+    with atomic_writer(target, "w") as handle:
+        json.dump(coco, handle, indent=1)
     return target
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
+from xscreen.fileio import atomic_writer
 from xscreen.serving.errors import NotFoundError
 
 
@@ -32,16 +32,8 @@ class BlobStore:
         if target.is_file():
             return digest
         target.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_writer(target) as out:
+            out.write(data)
         _fsync_dir(target.parent)
         return digest
 

@@ -110,7 +110,7 @@ def test_blob_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
     assert digest == hashlib.sha256(b"scan bytes").hexdigest()
     assert blobs.path(digest) == tmp_path / "blobs" / digest[:2] / digest
     assert blobs.put(b"scan bytes") == digest and blobs.get(digest) == b"scan bytes"
-    assert not [p for p in (tmp_path / "blobs").rglob(".tmp-*")]      # no half-written files
+    assert not [p for p in (tmp_path / "blobs").rglob(".*")]          # no half-written files
     with pytest.raises(Exception, match="missing"):
         blobs.get("0" * 64)
 
