@@ -372,9 +372,13 @@ def scan_facts(rgb: np.ndarray, high: np.ndarray | None = None, low: np.ndarray 
 
 def _rendered_masks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Parcel and near-black pixels of a pseudo-colour (or grey) rendering on white."""
-    grey = rgb if rgb.ndim == 2 else rgb.min(axis=2)
-    brightest = rgb if rgb.ndim == 2 else rgb.max(axis=2)
-    return grey < 240, brightest <= DENSE_RENDERED
+    if rgb.ndim == 2:
+        return rgb < 240, rgb <= DENSE_RENDERED
+    # Channel by channel: numpy's reductions over a last axis of 3 are ten times slower.
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    darkest = np.minimum(np.minimum(red, green), blue)
+    brightest = np.maximum(np.maximum(red, green), blue)
+    return darkest < 240, brightest <= DENSE_RENDERED
 
 
 def dense_regions(occupied: np.ndarray, dense: np.ndarray, pitch_mm: float | None
