@@ -86,11 +86,8 @@ def calibrate(config: ScannerConfig = ScannerConfig()) -> Calibration:
 
 def _ratio_curve(scanner: Scanner, reference: Material, log_a: np.ndarray) -> np.ndarray:
     """R = A_low/A_high of a material as a function of ln A_high, by a thickness sweep."""
-    from xscreen.datasets import materials
-
-    materials.MATERIALS.setdefault(reference.name, reference)  # the scanner looks up by name
     thickness = np.geomspace(1e-4, 60.0, 600).astype(np.float32)[None, :]
-    high, low = scanner.transmission({reference.name: thickness})
+    high, low = scanner.transmission({reference: thickness})
     a_high = -np.log(np.clip(high[0], 1e-9, 1.0))
     a_low = -np.log(np.clip(low[0], 1e-9, 1.0))
     valid = (a_high > 1e-6) & (high[0] > 1e-7)

@@ -22,6 +22,7 @@ attenuation is then one small matrix product and one exponential per group.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from xscreen.datasets.materials import material
+from xscreen.datasets.materials import Material, material
 
 # Group edges (keV). K-edges: Ag 25.5, Sn 29.2, I 33.2, Cs 36.0, Gd 50.2, W 69.5, Au 80.7, Pb 88.0.
 _GROUP_EDGES_KEV = (10, 18, 25.5, 29.2, 33.2, 36.0, 42, 50.2, 57, 63, 69.5, 75, 80.7, 88.0, 96,
@@ -75,18 +76,34 @@ class Scanner:
             energies, weights_low, weights_high)
         self._energies_fine = energies
         self._fine_low, self._fine_high = weights_low, weights_high
+        self._mu_cache: dict[tuple[str, float], np.ndarray] = {}
 
     # --- attenuation tables -------------------------------------------------------------------
-    def mu_groups(self, names: list[str]) -> np.ndarray:
+    def mu_groups(self, materials: Sequence[Material]) -> np.ndarray:
         """Group-averaged linear attenuation (1/cm), shape (groups, materials)."""
-        return np.stack([self._mu_group(name) for name in names], axis=1)
+        return np.stack([self._group_mu(item) for item in materials], axis=1)
 
-    def _mu_group(self, name: str) -> np.ndarray:
-        return _group_mu(self.config, name)
+    def _group_mu(self, item: Material) -> np.ndarray:
+        """One material's attenuation averaged over each group, weighted by the beam in air."""
+        key = (item.formula, item.density)
+        cached = self._mu_cache.get(key)
+        if cached is None:
+            weight = self._fine_low + self._fine_high
+            mu = item.mu(self._energies_fine)
+            count = len(self.group_energies)
+            cached = np.bincount(self._group_of, weight * mu, count) / np.maximum(
+                np.bincount(self._group_of, weight, count), 1e-30)
+            self._mu_cache[key] = cached
+        return cached
 
     # --- imaging ------------------------------------------------------------------------------
-    def transmission(self, paths: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Noise-free (high, low) transmission, float32 in 0-1, for path-length maps in cm."""
+    def transmission(self, paths: Mapping[str | Material, np.ndarray]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Noise-free (high, low) transmission, float32 in 0-1, for path-length maps in cm.
+
+        ``paths`` is keyed by material name (see :mod:`~xscreen.datasets.materials`) or by a
+        :class:`~xscreen.datasets.materials.Material` itself.
+        """
         names = [n for n in paths if n != "air"]
         shape = next(iter(paths.values())).shape
         high = np.ones(shape, np.float32)
@@ -98,7 +115,8 @@ class Scanner:
         # Only the window holding matter is computed: the rest of the frame is air (T = 1).
         stack = np.stack([paths[n][rows, cols] for n in names]).astype(np.float32, copy=False)
         flat = stack.reshape(len(names), -1)
-        mu = self.mu_groups(names).astype(np.float32)
+        materials = [n if isinstance(n, Material) else material(n) for n in names]
+        mu = self.mu_groups(materials).astype(np.float32)
         # One BLAS thread: a multi-threaded product sums in another order, and the same seed
         # must give the same bytes whatever the number of threads or workers.
         with _blas_controller().limit(limits=1, user_api="blas"):
@@ -251,16 +269,3 @@ def _noise_factor(energies: np.ndarray, weight: np.ndarray) -> float:
     # Photons absorbed per pixel in this layer, relative to the tube's photons: the layer's
     # absorption efficiency is folded into photons_per_pixel; the factor keeps the spread.
     return float(mean_e2 / mean_e**2)
-
-
-@lru_cache(maxsize=1024)
-def _group_mu(config: ScannerConfig, name: str) -> np.ndarray:
-    """Attenuation of one material averaged over each group, weighted by the beam in air."""
-    scanner = get_scanner(config)
-    energies, low, high = scanner.spectrum()
-    mu = material(name).mu(energies)
-    weight = low + high
-    remap = scanner._group_of
-    count = len(scanner.group_energies)
-    return np.bincount(remap, weight * mu, count) / np.maximum(np.bincount(remap, weight, count),
-                                                               1e-30)
