@@ -10,7 +10,11 @@ Goals (issue 4): at concurrency 8 the service keeps >= 85% of the bare session's
 RSS < 700 MB; ready < 3 s.
 
     python benchmarks/bench_serving.py [--bundle DIR | --arch xscreen_s --input-size 640]
-        [--threads 2] [--requests 48] [--width 1024 --height 768] [--json out.json]
+        [--threads 2] [--requests 48] [--rounds 3] [--width 1024 --height 768] [--json out.json]
+
+Bare and HTTP are measured alternately, ``--rounds`` times, and the best round of each is
+reported (with every round's figure): on a shared machine other work only slows a round down.
+The server's CPU milliseconds per request are printed too, a figure that other load barely moves.
 
 Without ``--bundle`` the named architecture is exported with random weights (torch needed for
 that step only; the server never imports it).
@@ -171,6 +175,20 @@ def http_load(server: Server, images: list[bytes], concurrency: int,
             "failures": len(failures)}
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the most images per second: other work on a shared machine only ever
+    slows a round down, so the best round is the closest to what the code itself can do."""
+    chosen = dict(max(runs, key=lambda run: run["images_per_s"]))
+    chosen["rounds_images_per_s"] = [run["images_per_s"] for run in runs]
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, help="model bundle (default: export --arch)")
@@ -178,6 +196,8 @@ def main() -> None:
     parser.add_argument("--input-size", type=int, default=640)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--requests", type=int, default=48, help="per concurrency level")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="bare and HTTP measured alternately this many times; best kept")
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=768)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
@@ -187,23 +207,32 @@ def main() -> None:
     bundle = args.bundle or make_bundle(args.arch, args.input_size, work / "bundle")
     images = make_images(8, args.width, args.height)
     results: dict[str, Any] = {"model": str(bundle), "threads": args.threads,
-                               "image": f"{args.width}x{args.height}", "cpus": os.cpu_count()}
+                               "image": f"{args.width}x{args.height}", "cpus": os.cpu_count(),
+                               "rounds": args.rounds, "load_before": os.getloadavg()[0]}
     server = Server(bundle, work / "home", args.threads)
     results["ready_s"] = round(server.ready_s, 2)
+    runs: dict[str, list[dict[str, Any]]] = {}
     try:
         http_load(server, images, 2, 8)                       # warm-up
         results["rss_mb_model_loaded"] = server.rss_mb()
-        results["bare"] = bare_session(bundle, images, args.threads, args.requests)
-        for concurrency in args.concurrency:
-            results[f"http_c{concurrency}"] = http_load(server, images, concurrency,
-                                                        args.requests)
+        for _ in range(args.rounds):
+            runs.setdefault("bare", []).append(
+                bare_session(bundle, images, args.threads, args.requests))
+            for concurrency in args.concurrency:
+                cpu_before = process_cpu_s(server.process.pid)
+                run = http_load(server, images, concurrency, args.requests)
+                run["server_cpu_ms_per_request"] = round(
+                    (process_cpu_s(server.process.pid) - cpu_before) / args.requests * 1000, 1)
+                runs.setdefault(f"http_c{concurrency}", []).append(run)
         results["rss_mb_after_load"] = server.rss_mb()
     finally:
         server.stop()
+    results.update({name: best(measured) for name, measured in runs.items()})
     bare = results["bare"]["images_per_s"]
     for concurrency in args.concurrency:
         entry = results[f"http_c{concurrency}"]
         entry["share_of_bare"] = round(entry["images_per_s"] / bare, 3)
+    results["load_after"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -11,7 +11,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model bundle to serve (default: the registry's active "
                                         "version, else the packaged default; or XSCREEN_MODEL)")
     parser.add_argument("--home", help="state folder (default $XSCREEN_HOME or ./var)")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--threads", type=int,
+                        help="ONNX Runtime threads in all (default: every core)")
+    parser.add_argument("--inference-workers", type=int, dest="inference_workers",
+                        help="batches run side by side, sharing the threads (default 2 where "
+                             "there are >= 2 threads)")
     parser.add_argument("--max-batch", type=int, help="micro-batch size limit (default 8)")
     parser.add_argument("--max-wait-ms", type=float, help="micro-batch wait (default 2 ms)")
 
@@ -39,7 +43,8 @@ def main(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, got {args.port}")
     settings = load_settings(home=args.home, model=args.model, ort_threads=args.threads,
-                             max_batch=args.max_batch, max_wait_ms=args.max_wait_ms)
+                             max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                             inference_workers=args.inference_workers)
     limit_malloc_arenas()
     app = create_app(settings)
     shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host

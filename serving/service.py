@@ -77,7 +77,9 @@ class ScreeningService:
         self.blobs = BlobStore(settings.blobs_dir)
         self.registry = ModelRegistry(settings.models_dir)
         self.limits = DecodeLimits(settings.max_pixels, settings.min_side)
-        self.batcher = MicroBatcher(None, settings.max_batch, settings.max_wait_ms, self.metrics)
+        workers, _ = settings.inference_layout()
+        self.batcher = MicroBatcher(None, settings.max_batch, settings.max_wait_ms, self.metrics,
+                                    workers)
         self.history = DbPartyHistory(self.sessions)
         self.model_problem: str | None = "no model loaded yet"
         self._activation = threading.Lock()
@@ -111,7 +113,8 @@ class ScreeningService:
         """Load ``version`` and swap it in; requests in flight finish on the previous model."""
         with self._activation:
             detector = OnnxDetector(self.registry.bundle(version),
-                                    threads=self.settings.ort_threads)
+                                    threads=self.settings.inference_layout()[1],
+                                    spinning=self.settings.ort_spinning)
             bundle = self.registry.activate(version)   # recorded only once it loaded
             first_model = self.batcher.detector is None
             self.batcher.swap(detector)

@@ -26,7 +26,9 @@ class Settings:
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 64_000_000
     min_side: int = 16
-    ort_threads: int | None = None
+    ort_threads: int | None = None         # ONNX Runtime threads in all (None: every core)
+    inference_workers: int = 0             # batches run side by side (0: 2 with >= 2 threads)
+    ort_spinning: bool = False             # busy-waiting ORT threads starve request handling
     max_batch: int = 8
     max_wait_ms: float = 2.0
     print_admin_key: bool = True
@@ -35,6 +37,12 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'xscreen.db').resolve()}"
+
+    def inference_layout(self) -> tuple[int, int]:
+        """(workers, intra-op threads per run): the ORT threads shared out among the workers."""
+        threads = self.ort_threads or os.cpu_count() or 1
+        workers = self.inference_workers or (2 if threads >= 2 else 1)
+        return workers, max(1, threads // workers)
 
     @property
     def blobs_dir(self) -> Path:
@@ -48,7 +56,8 @@ class Settings:
 _ENV = {"XSCREEN_HOME": "home", "XSCREEN_DATABASE_URL": "database_url",
         "XSCREEN_MODEL": "model", "XSCREEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
         "XSCREEN_MAX_PIXELS": "max_pixels", "XSCREEN_ORT_THREADS": "ort_threads",
-        "XSCREEN_MAX_BATCH": "max_batch", "XSCREEN_MAX_WAIT_MS": "max_wait_ms"}
+        "XSCREEN_MAX_BATCH": "max_batch", "XSCREEN_MAX_WAIT_MS": "max_wait_ms",
+        "XSCREEN_ORT_SPINNING": "ort_spinning", "XSCREEN_INFERENCE_WORKERS": "inference_workers"}
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -71,6 +80,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
 
 
 def _convert(text: str, kind: str, variable: str) -> Any:
+    if kind == "bool":
+        flag = text.strip().lower()
+        if flag not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise UsageError(f"{variable}={text!r} must be true or false")
+        return flag in ("1", "true", "yes", "on")
     try:
         if "int" in kind:
             return int(text)

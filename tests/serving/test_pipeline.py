@@ -95,12 +95,58 @@ def test_batched_equals_direct_and_batches_form() -> None:
         np.testing.assert_allclose(actual.detections.scores, expected.scores, atol=1e-5)
 
 
+def test_two_workers_run_batches_side_by_side_with_the_same_answers() -> None:
+    detector = OnnxDetector(real_bundle(), threads=1)
+    images = [scan_rgb(160, 96, seed) for seed in range(12)]
+    direct = [DirectInfer(detector).infer(image).detections for image in images]
+    batcher = MicroBatcher(detector, max_batch=2, max_wait_ms=20, workers=2)
+    seen: set[str] = set()
+    results: list = [None] * len(images)
+
+    def work(index: int) -> None:
+        results[index] = batcher.infer(images[index])
+        seen.update(t.name for t in threading.enumerate() if t.name.startswith("xscreen-batch"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"xscreen-batcher-0", "xscreen-batcher-1"}
+    batcher.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("xscreen-batcher")]
+    for expected, actual in zip(direct, results, strict=True):
+        np.testing.assert_allclose(actual.detections.boxes, expected.boxes, atol=1e-3)
+
+
 def test_mixed_sizes_share_a_batch(tmp_path: Path) -> None:
     detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=128))
     wide, tall = scan_rgb(256, 128), scan_rgb(128, 256)
     found = run_batch(detector, [wide, tall])
     assert found[0].boxes[0].tolist() == [20.0, 40.0, 100.0, 120.0]
     assert found[1].boxes[0].tolist() == [20.0, 40.0, 100.0, 120.0]
+
+
+def test_a_request_placed_for_the_old_model_is_placed_again_after_a_swap(
+        tmp_path: Path) -> None:
+    """Callers letterbox before queueing; a swap to a model of another input size in between
+    must not feed it the old placement (boxes would come back at the old scale, [20, 40, 100,
+    120]; at the new one they are [40, 80, 200, 240] clipped to the 192-pixel height)."""
+    from concurrent.futures import Future
+
+    from xscreen.models.preprocess import letterbox
+    from xscreen.serving.batching import _Request
+
+    old = OnnxDetector(write_fake_bundle(tmp_path / "a", ROWS, input_size=128))
+    new = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=64))
+    batcher = MicroBatcher(old, max_batch=4, max_wait_ms=1)
+    image = scan_rgb(256, 192)
+    request = _Request(image, letterbox(image, 128), 128, Future(), 0.0)
+    batcher.swap(new)
+    batcher._run([request])
+    assert request.future.result().detections.boxes[0].tolist() == [40.0, 80.0, 200.0, 192.0]
+    assert batcher.infer(image).detections.boxes[0].tolist() == [40.0, 80.0, 200.0, 192.0]
+    batcher.close()
 
 
 def test_swap_mid_stream_fails_no_request(tmp_path: Path) -> None:

@@ -125,6 +125,16 @@ def test_settings_from_environment(tmp_path: Path) -> None:
         load_settings({"XSCREEN_MAX_BATCH": "many"})
     with pytest.raises(UsageError, match="unknown settings"):
         load_settings({}, colour="red")
+    assert load_settings({}).ort_spinning is False     # idle ORT threads sleep in the service
+    assert load_settings({"XSCREEN_ORT_SPINNING": "yes"}).ort_spinning is True
+    assert load_settings({"XSCREEN_ORT_SPINNING": "0"}).ort_spinning is False
+    assert load_settings({}, ort_threads=2).inference_layout() == (2, 1)   # two 1-thread runs
+    assert load_settings({}, ort_threads=8).inference_layout() == (2, 4)
+    assert load_settings({}, ort_threads=1).inference_layout() == (1, 1)
+    assert load_settings({"XSCREEN_INFERENCE_WORKERS": "1"},
+                         ort_threads=2).inference_layout() == (1, 2)
+    with pytest.raises(UsageError, match="XSCREEN_ORT_SPINNING='maybe' must be true or false"):
+        load_settings({"XSCREEN_ORT_SPINNING": "maybe"})
 
 
 def test_principal_roles(tmp_path: Path) -> None:
