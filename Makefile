@@ -14,13 +14,18 @@ run: setup
 	$(BIN)/xscreen serve
 
 ## test: set up .venv with every extra and run the whole test suite. The storage tests also run
-## against a real PostgreSQL, which .ci/postgres.sh installs and starts (as root); where it cannot,
-## they are skipped with a reason, except under CI, where that is a failure.
+## against a real PostgreSQL, which .ci/postgres.sh installs and starts (as root), and the operator
+## viewer's tests in Debian's Chromium, which .ci/chromium.sh installs; where either cannot be had,
+## its tests are skipped with a reason, except under CI, where that is a failure.
 test: setup-dev
 	@set -e; if [ -z "$$XSCREEN_TEST_POSTGRES_URL" ]; then \
 	  if pg="$$(bash .ci/postgres.sh)"; then eval "$$pg"; \
 	  elif [ -n "$$CI" ]; then echo "make test: PostgreSQL did not start (CI needs it)" >&2; exit 1; \
 	  else echo "make test: no PostgreSQL here, its tests will be skipped" >&2; fi; fi; \
+	if [ -z "$$XSCREEN_CHROMIUM" ]; then \
+	  if chromium="$$(bash .ci/chromium.sh)"; then export XSCREEN_CHROMIUM="$$chromium"; \
+	  elif [ -n "$$CI" ]; then echo "make test: Chromium could not be installed (CI needs it)" >&2; exit 1; \
+	  else echo "make test: no Chromium here, the viewer's browser tests will be skipped" >&2; fi; fi; \
 	$(BIN)/ruff check . && $(BIN)/mypy xscreen datasets models training serving && \
 	$(BIN)/python -m pytest
 

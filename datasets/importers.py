@@ -1,7 +1,12 @@
-"""Importers: Pascal VOC XML and YOLO txt datasets into xscreen's COCO layout.
+"""Importers: Pascal VOC XML, YOLO txt, COCO, the service's verdict export and DICOS DX images with
+their TDRs, into xscreen's COCO layout (``xscreen import FORMAT SRC OUT``).
 
-Both importers read every annotation first (cheap), check that each source class maps onto one of
-the contract's classes, then convert the images to PNG and write ``annotations.json``. The dataset
+Every importer reads every annotation first (cheap), checks that each source class maps onto one
+of the classes (the contract's, plus any ``new_classes`` appended after them), then converts the
+images to PNG and writes ``annotations.json``. With ``holdout`` a seeded share of the images is
+marked ``"split": "holdout"``: training skips them and ``xscreen gate`` judges on them.
+The VOC and YOLO readers live here; COCO and the verdict export in :mod:`.import_coco`, DICOS in
+:mod:`.import_dicos`. The dataset
 is built in a hidden folder beside ``out`` and renamed into place at the end (or, when ``out``
 already existed empty, written in place and emptied on failure), so a failed import never leaves a
 half-valid dataset behind.
@@ -40,6 +45,7 @@ import yaml
 
 from xscreen import CLASSES
 from xscreen.datasets.coco import categories, prepare_output_folder, write_annotations
+from xscreen.datasets.splits import HOLDOUT, choose_holdout
 from xscreen.errors import DatasetError, UsageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -74,6 +80,10 @@ class SourceObject:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+ImageLoader = Callable[[Path], np.ndarray]
+"""Reads a source image file as 8-bit 3-channel BGR (OpenCV's order)."""
+
+
 @dataclass
 class SourceImage:
     """One source image with its labelled boxes."""
@@ -88,6 +98,29 @@ class SourceImage:
     split: str | None = None
     name_hint: str = ""
     """What the output file is named after (made safe and unique), e.g. ``train/bag_01``."""
+    image_extras: dict[str, Any] = field(default_factory=dict)
+    """Fields kept on the COCO image entry (a verdict, a DICOS SOP instance UID, ...)."""
+    loader: ImageLoader | None = None
+    """How to read the image (None: any format OpenCV decodes, :func:`load_image_as_bgr`)."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How an import maps classes and splits off a hold-out share."""
+
+    class_map: Mapping[str, str] | None = None
+    """Source class name -> class, laid over :data:`DEFAULT_CLASS_MAP`."""
+    skip_unknown: bool = False
+    """Drop (and count) boxes of unmapped classes instead of failing."""
+    new_classes: tuple[str, ...] = ()
+    """Classes appended after the contract's (CONTRACT "Names": a later model may add some)."""
+    holdout: float = 0.0
+    """Share of the images marked ``"split": "holdout"`` (seeded, positives and negatives apart)."""
+    seed: int = 0
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return (*CLASSES, *self.new_classes)
 
 
 @dataclass
@@ -100,6 +133,7 @@ class ImportReport:
     boxes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))
     skipped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    held_out: int = 0
 
     def summary(self) -> str:
         """One line: images, boxes per class and skipped boxes."""
@@ -112,6 +146,8 @@ class ImportReport:
         if skipped:
             detail = ", ".join(f"{name} {count}" for name, count in sorted(self.skipped.items()))
             line += f", skipped {skipped} ({detail})"
+        if self.held_out:
+            line += f", {self.held_out} held out (split '{HOLDOUT}')"
         return f"{line} -> {self.out}"
 
 
@@ -122,23 +158,40 @@ def normalise_class_name(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def resolve_class_map(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The default map with ``overrides`` (source name -> xscreen class) laid over it.
+def resolve_class_map(overrides: Mapping[str, str] | None = None,
+                      new_classes: tuple[str, ...] = ()) -> dict[str, str]:
+    """The default map with ``overrides`` (source name -> xscreen class) laid over it; each of
+    ``new_classes`` (appended after the contract's) maps from its own name.
 
-    Raises :class:`UsageError` when an override names a class xscreen does not have.
+    Raises :class:`UsageError` when an override names a class that is neither xscreen's nor new.
     """
-    mapping = dict(DEFAULT_CLASS_MAP)
+    check_new_classes(new_classes)
+    classes = (*CLASSES, *new_classes)
+    mapping = {**DEFAULT_CLASS_MAP, **{name: name for name in new_classes}}
     for source, target in (overrides or {}).items():
         target_class = normalise_class_name(target)
-        if target_class not in CLASSES:
+        if target_class not in classes:
             raise UsageError(f"cannot map {source!r} to {target!r}: xscreen's classes are "
-                             f"{', '.join(CLASSES)}")
+                             f"{', '.join(classes)} (add a class with --add-class NAME)")
         mapping[normalise_class_name(source)] = target_class
     return mapping
 
 
+def check_new_classes(new_classes: tuple[str, ...]) -> None:
+    """New class names must be new, distinct, and written as the importer compares them."""
+    for name in new_classes:
+        if name != normalise_class_name(name) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise UsageError(f"new class {name!r} must be lower case letters, digits and "
+                             f"underscores, e.g. {normalise_class_name(name) or 'knife'!r}")
+        if name in CLASSES:
+            raise UsageError(f"{name!r} is already one of xscreen's classes; --add-class is for "
+                             "classes after them")
+    if len(set(new_classes)) != len(new_classes):
+        raise UsageError(f"new classes must be distinct, got {list(new_classes)}")
+
+
 def _check_classes(sources: list[SourceImage], mapping: Mapping[str, str],
-                   skip_unknown: bool) -> None:
+                   skip_unknown: bool, classes: tuple[str, ...] = CLASSES) -> None:
     """Fail before any image is converted if a source class has no xscreen class."""
     if skip_unknown:
         return
@@ -157,22 +210,25 @@ def _check_classes(sources: list[SourceImage], mapping: Mapping[str, str],
         raise DatasetError(
             f"class {name!r} ({count} boxes, first at {first_seen[name]}) is not an xscreen "
             f"class{others}; map it with --map {quote}{name}=CLASS{quote}, CLASS one of "
-            f"{', '.join(CLASSES)} (e.g. --map {quote}{name}=firearm{quote}), or drop such boxes "
-            "with --skip-unknown")
+            f"{', '.join(classes)} (e.g. --map {quote}{name}=firearm{quote}), drop such boxes "
+            "with --skip-unknown, or add it as a new class with --add-class")
 
 
 # --- Pascal VOC ------------------------------------------------------------------------------
 
 def import_voc(src: str | Path, out: str | Path, class_map: Mapping[str, str] | None = None,
-               *, skip_unknown: bool = False) -> ImportReport:
+               *, skip_unknown: bool = False, options: ImportOptions | None = None
+               ) -> ImportReport:
     """Convert a Pascal VOC dataset at ``src`` into a new COCO dataset folder ``out``.
 
     ``src`` holds ``Annotations/*.xml`` with images in ``JPEGImages/`` (or beside the XML files),
     or is a flat folder of XML files and images. ``class_map`` (source name -> xscreen class) is
     laid over :data:`DEFAULT_CLASS_MAP`; with ``skip_unknown`` boxes of unmapped classes are
-    dropped and counted instead of being an error.
+    dropped and counted instead of being an error. ``options`` (new classes, hold-out) replaces
+    both when given.
     """
-    return _run_import("VOC", read_voc, src, out, class_map, skip_unknown)
+    return run_import("VOC", read_voc, src, out,
+                      options or ImportOptions(class_map, skip_unknown))
 
 
 def read_voc(src: Path) -> list[SourceImage]:
@@ -249,7 +305,8 @@ def _voc_object(element: ElementTree.Element, where: str) -> SourceObject:
 # --- YOLO ------------------------------------------------------------------------------------
 
 def import_yolo(src: str | Path, out: str | Path, class_map: Mapping[str, str] | None = None,
-                *, skip_unknown: bool = False) -> ImportReport:
+                *, skip_unknown: bool = False, options: ImportOptions | None = None
+                ) -> ImportReport:
     """Convert a YOLO dataset at ``src`` into a new COCO dataset folder ``out``.
 
     ``src`` holds ``images/`` and ``labels/`` (optionally split: ``images/train``,
@@ -257,7 +314,8 @@ def import_yolo(src: str | Path, out: str | Path, class_map: Mapping[str, str] |
     class names in ``data.yaml`` (``names:`` list or dict) or ``classes.txt`` / ``obj.names``.
     The split name is kept on each image as ``split``. Class mapping as in :func:`import_voc`.
     """
-    return _run_import("YOLO", read_yolo, src, out, class_map, skip_unknown)
+    return run_import("YOLO", read_yolo, src, out,
+                      options or ImportOptions(class_map, skip_unknown))
 
 
 def read_yolo(src: Path) -> list[SourceImage]:
@@ -388,20 +446,23 @@ def _read_text(path: Path) -> str:
 
 # --- writing the COCO dataset ------------------------------------------------------------------
 
-def _run_import(source_format: str, read_sources: Callable[[Path], list[SourceImage]],
-                src: str | Path, out: str | Path, class_map: Mapping[str, str] | None,
-                skip_unknown: bool) -> ImportReport:
+def run_import(source_format: str, read_sources: Callable[[Path], list[SourceImage]],
+               src: str | Path, out: str | Path, options: ImportOptions) -> ImportReport:
+    """Read ``src`` with ``read_sources``, check its classes, and write the dataset ``out``."""
     source_folder = Path(src)
     if not source_folder.is_dir():
         raise DatasetError(f"source folder {source_folder} does not exist or is not a folder")
-    mapping = resolve_class_map(class_map)
+    if not 0.0 <= options.holdout < 1.0:
+        raise UsageError(f"--holdout must be a share in [0, 1), got {options.holdout}")
+    mapping = resolve_class_map(options.class_map, options.new_classes)
     sources = read_sources(source_folder)
-    _check_classes(sources, mapping, skip_unknown)
+    _check_classes(sources, mapping, options.skip_unknown, options.classes)
     out_existed = Path(out).exists()
     out_folder = prepare_output_folder(out)
-    report = ImportReport(out=out_folder, source_format=source_format)
+    report = ImportReport(out=out_folder, source_format=source_format,
+                          boxes=dict.fromkeys(options.classes, 0))
     with _staged_output(out_folder, created=not out_existed) as staging:
-        _write_dataset(sources, staging, mapping, report)
+        _write_dataset(sources, staging, mapping, report, options)
     return report
 
 
@@ -442,20 +503,27 @@ def _remove_partial(staging: Path, out: Path, remove_out: bool) -> None:
 
 
 def _write_dataset(sources: list[SourceImage], root: Path, mapping: Mapping[str, str],
-                   report: ImportReport) -> None:
+                   report: ImportReport, options: ImportOptions) -> None:
     (root / "images").mkdir()
-    coco: dict[str, Any] = {
-        "info": {"description": f"imported from {report.source_format} by xscreen import",
-                 "date_created": datetime.now(UTC).isoformat(timespec="seconds")},
-        "images": [], "annotations": [], "categories": categories(),
-    }
+    info: dict[str, Any] = {
+        "description": f"imported from {report.source_format} by xscreen import",
+        "date_created": datetime.now(UTC).isoformat(timespec="seconds")}
+    if options.holdout:
+        info.update(holdout=options.holdout, holdout_seed=options.seed)
+    coco: dict[str, Any] = {"info": info, "images": [], "annotations": [],
+                            "categories": categories(options.classes)}
+    held_out = choose_holdout([bool(s.objects) for s in sources], options.holdout, options.seed)
     used_stems: set[str] = set()
     for image_id, source in enumerate(sources, start=1):
-        pixels = load_image_as_bgr(source.image_path)
+        pixels = (source.loader or load_image_as_bgr)(source.image_path)
         height, width = pixels.shape[:2]
         _warn_on_size_mismatch(source, width, height, report)
         file_name = _unique_stem(source.name_hint or source.image_path.stem, used_stems) + ".png"
-        coco["images"].append(_image_entry(image_id, file_name, width, height, source))
+        entry = _image_entry(image_id, file_name, width, height, source)
+        if image_id - 1 in held_out:
+            entry["split"] = HOLDOUT
+            report.held_out += 1
+        coco["images"].append(entry)
         for obj in source.objects:
             target = mapping.get(normalise_class_name(obj.class_name))
             if target is None:
@@ -463,7 +531,8 @@ def _write_dataset(sources: list[SourceImage], root: Path, mapping: Mapping[str,
                 continue
             box = _pixel_box(obj, source.normalised, width, height)
             coco["annotations"].append(_annotation_entry(
-                len(coco["annotations"]) + 1, image_id, target, box, obj))
+                len(coco["annotations"]) + 1, image_id, options.classes.index(target) + 1, box,
+                obj))
             report.boxes[target] += 1
         _write_png(root / "images" / file_name, pixels)
         report.images += 1
@@ -481,19 +550,18 @@ def _warn_on_size_mismatch(source: SourceImage, width: int, height: int,
 
 def _image_entry(image_id: int, file_name: str, width: int, height: int,
                  source: SourceImage) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": image_id, "file_name": file_name, "width": width,
-                             "height": height, "source_file": source.source_file}
+    entry: dict[str, Any] = {**source.image_extras, "id": image_id, "file_name": file_name,
+                             "width": width, "height": height, "source_file": source.source_file}
     if source.split:
         entry["split"] = source.split
     return entry
 
 
-def _annotation_entry(annotation_id: int, image_id: int, class_name: str,
+def _annotation_entry(annotation_id: int, image_id: int, category_id: int,
                       box: list[float], obj: SourceObject) -> dict[str, Any]:
-    return {"id": annotation_id, "image_id": image_id,
-            "category_id": CLASSES.index(class_name) + 1, "bbox": box,
-            "area": round(box[2] * box[3], 3), "iscrowd": 0,
-            "source_class": obj.class_name, **obj.extras}
+    return {**obj.extras, "id": annotation_id, "image_id": image_id,
+            "category_id": category_id, "bbox": box, "area": round(box[2] * box[3], 3),
+            "iscrowd": 0, "source_class": obj.class_name}
 
 
 def _pixel_box(obj: SourceObject, normalised: bool, width: int, height: int) -> list[float]:

@@ -51,6 +51,12 @@ class SceneConfig:
     palettes: tuple[tuple[str, float], ...] = (("classic", 0.5), ("vendor_b", 0.15),
                                                ("vendor_c", 0.15), ("grey", 0.1),
                                                ("grey_contrast", 0.1))
+    # (label, kind) pairs: when given, every threat is one of these instead of the class mix,
+    # e.g. (("gold", "hair_dryer_gold_sleeve"),) for scans of one new concealment.
+    threats: tuple[tuple[str, str], ...] = ()
+    # benign kinds every parcel holds one of, besides its random contents: e.g. ("appliance",),
+    # the clean twins of a concealment, for the cleared scans that teach what is not a threat
+    benign_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.width < 64 or self.height < 64:
@@ -58,6 +64,17 @@ class SceneConfig:
                              f"{self.width}x{self.height}")
         if len(self.class_weights) != len(CLASSES):
             raise ValueError(f"class_weights needs {len(CLASSES)} values ({', '.join(CLASSES)})")
+        for label, kind in self.threats:
+            known = (*objects.THREAT_KINDS.get(label, ()), *objects.NEW_THREAT_KINDS.get(label, ()))
+            if label not in CLASSES:
+                raise ValueError(f"unknown threat label {label!r}; labels: {', '.join(CLASSES)}")
+            if kind not in known:
+                raise ValueError(f"unknown threat {label}:{kind}; known {label} kinds: "
+                                 f"{', '.join(known)}")
+        for kind in self.benign_kinds:
+            if kind not in objects.BENIGN_KINDS:
+                raise ValueError(f"unknown benign kind {kind!r}; known: "
+                                 f"{', '.join(objects.BENIGN_KINDS)}")
 
 
 @dataclass
@@ -168,13 +185,16 @@ def _pose_to_fit(item: Item, rng: np.random.Generator, inner: tuple[int, int, in
     return None
 
 
-def _threat_labels(rng: np.random.Generator, config: SceneConfig) -> list[str]:
+def _threat_picks(rng: np.random.Generator, config: SceneConfig) -> list[tuple[str, str | None]]:
+    """The threats of a parcel as (label, kind): a kind of None is a random one of the mix."""
     if rng.random() >= config.threat_share:
         return []
     count = int(rng.integers(1, config.max_threats + 1))
+    if config.threats:
+        return [config.threats[int(i)] for i in rng.integers(len(config.threats), size=count)]
     weights = np.asarray(config.class_weights, np.float64)
     picks = rng.choice(len(CLASSES), size=count, p=weights / weights.sum())
-    return [CLASSES[int(i)] for i in picks]
+    return [(CLASSES[int(i)], None) for i in picks]
 
 
 def _benign_count(rng: np.random.Generator, config: SceneConfig, area_mm2: float) -> int:
@@ -205,10 +225,14 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
     wall = max(2, int(round(6.0 / pitch)))
     inner = (px0 + wall, py0 + wall, px1 - wall, py1 - wall)
     annotations: list[Annotation] = []
-    for label in _threat_labels(rng, config):
-        annotations += _place_threat(maps, rng, pitch, label, inner)
+    for label, kind in _threat_picks(rng, config):
+        annotations += _place_threat(maps, rng, pitch, label, inner, kind)
+    kinds: list[str | None] = [config.benign_kinds[int(rng.integers(len(config.benign_kinds)))]
+                               ] if config.benign_kinds else []
     for _ in range(_benign_count(rng, config, (px1 - px0) * (py1 - py0) * pitch**2)):
-        posed = _pose_to_fit(objects.benign_item(rng, pitch), rng, inner)
+        kinds.append(None)
+    for kind in kinds:
+        posed = _pose_to_fit(objects.benign_item(rng, pitch, kind), rng, inner)
         if posed is not None:
             maps.place(posed[0], *posed[1])
     _texture_soft_matter(maps.layers, rng)
@@ -237,13 +261,14 @@ def _texture_soft_matter(layers: dict[str, np.ndarray], rng: np.random.Generator
 
 
 def _place_threat(maps: PathMaps, rng: np.random.Generator, pitch: float, label: str,
-                  inner: tuple[int, int, int, int]) -> list[Annotation]:
+                  inner: tuple[int, int, int, int], kind: str | None = None) -> list[Annotation]:
     """Draw one threat (a lot of items for counterfeits) and place it; return its boxes.
 
     A threat too big for the parcel (a rifle in a shoebox) is redrawn, up to three times.
     """
     for _ in range(3):
-        posed = [_pose_to_fit(item, rng, inner) for item in objects.threat_items(rng, pitch, label)]
+        posed = [_pose_to_fit(item, rng, inner)
+                 for item in objects.threat_items(rng, pitch, label, kind)]
         fitting = [p for p in posed if p is not None]
         if fitting:
             return [box for item, spot in fitting for box in maps.place(item, *spot)]

@@ -21,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--palettes",
                         default="classic:0.5,vendor_b:0.15,vendor_c:0.15,grey:0.1,grey_contrast:0.1",
                         help="colour maps and their shares, e.g. 'classic:1' for one vendor's")
+    parser.add_argument("--threat", dest="threats", action="append", default=[],
+                        metavar="LABEL:KIND",
+                        help="draw every threat as this kind (repeatable), e.g. "
+                             "gold:hair_dryer_gold_sleeve, a concealment outside the default mix")
+    parser.add_argument("--max-threats", type=int, default=3,
+                        help="most threats in one parcel (default 3)")
     parser.add_argument("--contact-sheet", metavar="PNG",
                         help="also write a contact sheet of the first 16 scans")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -46,6 +52,17 @@ def _palettes(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(pairs)
 
 
+def _threats(values: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        label, separator, kind = value.partition(":")
+        if not separator or not label or not kind:
+            raise UsageError(f"--threat {value!r} must look like LABEL:KIND, e.g. "
+                             "gold:hair_dryer_gold_sleeve")
+        pairs.append((label, kind))
+    return tuple(pairs)
+
+
 def _check(args: argparse.Namespace) -> None:
     if args.count < 1:
         raise UsageError(f"--count must be at least 1, got {args.count}")
@@ -55,6 +72,8 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--size must be between 64 and 8192 pixels, got {args.size}")
     if not 0.0 <= args.threat_share <= 1.0:
         raise UsageError(f"--threat-share must be between 0 and 1, got {args.threat_share}")
+    if args.max_threats < 1:
+        raise UsageError(f"--max-threats must be at least 1, got {args.max_threats}")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -63,8 +82,12 @@ def main(args: argparse.Namespace) -> int:
     from xscreen.datasets.scene import SceneConfig
     from xscreen.datasets.synth import write_dataset
 
-    config = SceneConfig(width=args.size, height=max(64, int(round(args.size * 0.7))),
-                         threat_share=args.threat_share, palettes=_palettes(args.palettes))
+    try:
+        config = SceneConfig(width=args.size, height=max(64, int(round(args.size * 0.7))),
+                             threat_share=args.threat_share, palettes=_palettes(args.palettes),
+                             max_threats=args.max_threats, threats=_threats(args.threats))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     workers = args.workers
     start = time.perf_counter()
     root = write_dataset(args.out, args.count, args.seed, workers, config,

@@ -4,6 +4,11 @@ A bundle is a folder with ``model.onnx`` and ``model.json``; it may also hold ``
 (the PyTorch weights, for ``xscreen train --init``), which serving ignores. The card says
 everything serving needs (classes, input size, padding, per-class thresholds) and how the model
 was made; its ``sha256`` pins the ONNX file, so a swapped or damaged file is refused.
+
+A fine-tuned model's card also carries its ``lineage``: the ``parent`` it was fine-tuned from
+(name, version, sha256), the ``data`` it was fine-tuned on (new data, replayed data, mix) and,
+once ``xscreen gate`` has judged it, the ``gate`` report. The registry refuses to promote a
+fine-tuned model whose gate is missing or failed unless forced (``serving/registry.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,19 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parent(self) -> dict[str, Any] | None:
+        """The model this one was fine-tuned from (``name``, ``version``, ``sha256``), if any."""
+        parent = self.lineage.get("parent")
+        return parent if isinstance(parent, dict) else None
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The report of ``xscreen gate`` on this model, if it has been gated."""
+        gate = self.lineage.get("gate")
+        return gate if isinstance(gate, dict) else None
 
     def __post_init__(self) -> None:
         problems = card_problems(self)
@@ -63,6 +81,8 @@ def card_problems(card: ModelCard) -> list[str]:
         problems.append(f"input_size must be a positive multiple of 32, got {card.input_size}")
     if len(card.sha256) != 64 or any(c not in "0123456789abcdef" for c in card.sha256):
         problems.append(f"sha256 must be 64 lowercase hex digits, got {card.sha256!r}")
+    if not isinstance(card.lineage, dict):
+        problems.append(f"lineage must be an object, got {type(card.lineage).__name__}")
     unknown = sorted(set(card.thresholds) - set(card.classes))
     if unknown:
         problems.append(f"thresholds name unknown classes {unknown}")

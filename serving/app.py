@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from xscreen import __version__
@@ -29,6 +30,7 @@ from xscreen.serving.middleware import (
     RequestContextMiddleware,
     configure_logging,
 )
+from xscreen.serving.operator_tip import TipTraining
 from xscreen.serving.pipeline import Upload
 from xscreen.serving.problems import install_problem_handlers
 from xscreen.serving.service import Principal, ScreeningService, require_role
@@ -53,6 +55,13 @@ def get_principal(service: ServiceDep, credentials: Annotated[
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_tip(service: ServiceDep) -> TipTraining:
+    return TipTraining(service)
+
+
+TipDep = Annotated[TipTraining, Depends(get_tip)]
 ImagePart = Annotated[UploadFile | None, File(
     description="the scan: PNG, JPEG, TIFF (8/16-bit, or two-page raw dual-energy), DICOS/DICOM")]
 HighPart = Annotated[UploadFile | None, File(description="raw 16-bit high-energy channel")]
@@ -114,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_scan_routes(api)
     _add_review_routes(api)
     _add_model_routes(api)
+    _add_viewer_routes(api)
     app.include_router(api)
     _add_ops_routes(app)
     configure_logging()
@@ -174,10 +184,13 @@ def _add_scan_routes(router: APIRouter) -> None:
 
     @router.get("/v1/scans/{scan_id}/image", response_class=Response, tags=["scans"],
              responses={200: {"content": {"image/png": {}}}})
-    def scan_image(scan_id: str, service: ServiceDep, principal: PrincipalDep,
+    def scan_image(scan_id: str, service: ServiceDep, principal: PrincipalDep, tip: TipDep,
                    annotated: bool = False) -> Response:
         """The pseudo-colour rendering as PNG, with the detections' boxes if ``annotated``."""
-        return Response(service.image_png(scan_id, principal, annotated), media_type="image/png")
+        png = tip.presented_png(scan_id, principal, annotated)   # operator training, if on
+        if png is None:
+            png = service.image_png(scan_id, principal, annotated)
+        return Response(png, media_type="image/png")
 
     @router.get("/v1/scans/{scan_id}/tdr", response_class=Response, tags=["scans"],
              responses={200: {"content": {"application/dicom": {}}}})
@@ -188,12 +201,19 @@ def _add_scan_routes(router: APIRouter) -> None:
 
 
 def _add_review_routes(router: APIRouter) -> None:
-    @router.post("/v1/scans/{scan_id}/verdict", response_model=schemas.ScanOut, tags=["review"])
+    @router.post("/v1/scans/{scan_id}/verdict", response_model=schemas.VerdictResult,
+                 tags=["review"])
     def post_verdict(scan_id: str, verdict: schemas.VerdictIn, service: ServiceDep,
-                     principal: PrincipalDep) -> Any:
-        """An operator's decision, with corrected labels if the boxes were wrong."""
+                     principal: PrincipalDep, tip: TipDep) -> Any:
+        """An operator's decision, with corrected labels if the boxes were wrong; recorded
+        with the operator's key and the time. On a threat image projection (training) it is
+        scored instead and ``tip`` says so: the scan still awaits its real verdict."""
         labels = [label.model_dump() for label in verdict.labels] \
             if verdict.labels is not None else None
+        outcome = tip.score_verdict(scan_id, verdict.decision, labels, principal,
+                                    verdict.viewed_with_key)
+        if outcome is not None:
+            return {**service.get_scan(scan_id, principal), "tip": outcome}
         return service.verdict(scan_id, verdict.decision, labels, verdict.note, principal)
 
     @router.get("/v1/training-export", response_class=Response, tags=["review"],
@@ -215,22 +235,35 @@ def _add_model_routes(router: APIRouter) -> None:
     @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"])
     def add_model(service: ServiceDep, principal: PrincipalDep,
                   model: Annotated[UploadFile, File(description="model.onnx")],
-                  card: Annotated[UploadFile, File(description="model.json (the card)")]) -> Any:
-        """Register a bundle (its sha256 is checked against the card; role engineer)."""
+                  card: Annotated[UploadFile, File(description="model.json (the card)")],
+                  force: Annotated[bool, Query(description="register even if the promotion "
+                                                           "gate has not cleared it")] = False,
+                  ) -> Any:
+        """Register a bundle (sha256, ONNX and promotion gate checked; role engineer)."""
         import tempfile
 
         require_role(principal, "engineer")
         with tempfile.TemporaryDirectory(dir=service.settings.home) as folder:
             Path(folder, "model.onnx").write_bytes(model.file.read())
             Path(folder, "model.json").write_bytes(card.file.read())
-            return service.add_model(folder).to_dict()
+            return service.add_model(folder, force).to_dict()
+
+    @router.post("/v1/models/rollback", response_model=schemas.ModelOut, tags=["models"])
+    def rollback_model(service: ServiceDep, principal: PrincipalDep) -> Any:
+        """Serve again the version that served before the current one (role engineer)."""
+        require_role(principal, "engineer")
+        return service.rollback().to_dict()
 
     @router.post("/v1/models/{version}/activate", response_model=schemas.ModelOut, tags=["models"])
-    def activate_model(version: str, service: ServiceDep, principal: PrincipalDep) -> Any:
-        """Serve ``version`` from now on; requests in flight finish on the old model. Rolling
-        back is activating an earlier version (role engineer)."""
+    def activate_model(version: str, service: ServiceDep, principal: PrincipalDep,
+                       force: Annotated[bool, Query(description="activate even if the promotion "
+                                                                "gate has not cleared it")] = False,
+                       ) -> Any:
+        """Serve ``version`` from now on; requests in flight finish on the old model. A
+        fine-tuned model needs a promotable gate report unless ``force``; a version that has
+        served before may always come back (rollback) (role engineer)."""
         require_role(principal, "engineer")
-        return service.activate(version).to_dict()
+        return service.activate(version, force).to_dict()
 
 
 def _add_ops_routes(app: FastAPI) -> None:
@@ -258,3 +291,34 @@ def _add_ops_routes(app: FastAPI) -> None:
         if not page.is_file():
             raise BadRequestError("the operator viewer is not installed")
         return HTMLResponse(page.read_text())
+
+    # the viewer's scripts and styles: plain files, no build step
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _add_viewer_routes(router: APIRouter) -> None:
+    """What the operator viewer needs beyond the scan API: who is signed in, and threat image
+    projection (TIP) for operator training."""
+
+    @router.get("/v1/me", response_model=schemas.MeOut, tags=["keys"])
+    def me(principal: PrincipalDep) -> Any:
+        """The calling key's id, name and role (any role): a sign-in check."""
+        return {"key_id": principal.key_id, "name": principal.name, "role": principal.role}
+
+    @router.get("/v1/tip/settings", response_model=schemas.TipSettingsOut, tags=["tip"])
+    def tip_settings(principal: PrincipalDep, tip: TipDep) -> Any:
+        """Whether threat image projection is on, and its rate (role admin)."""
+        return tip.settings(principal)
+
+    @router.put("/v1/tip/settings", response_model=schemas.TipSettingsOut, tags=["tip"])
+    def set_tip_settings(body: schemas.TipSettings, principal: PrincipalDep, tip: TipDep) -> Any:
+        """Switch threat image projection on or off: with probability ``rate`` a scan an
+        operator opens shows a projected fictional threat; the verdict on it is scored, never
+        stored (role admin)."""
+        return tip.update(body.enabled, body.rate, principal)
+
+    @router.get("/v1/tip/stats", response_model=schemas.TipStatsOut, tags=["tip"])
+    def tip_stats(principal: PrincipalDep, tip: TipDep) -> Any:
+        """Each operator's TIP hits and misses (an admin sees every operator, an operator
+        only themselves)."""
+        return tip.stats(principal)

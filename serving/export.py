@@ -35,10 +35,12 @@ def verdict_labels(decision: str, corrected: list[dict[str, Any]] | None,
     return list(detections) if decision == "threat_confirmed" else []
 
 
-def coco_zip(examples: Iterable[Example]) -> bytes:
-    """The zip of a COCO dataset holding ``examples``."""
+def coco_zip(examples: Iterable[Example], classes: tuple[str, ...] = CLASSES) -> bytes:
+    """The zip of a COCO dataset holding ``examples``; its categories are ``classes`` (the
+    contract's, then any a model appended), extended by any other label an example carries."""
     from xscreen.datasets.coco import categories
 
+    names = list(classes)
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     buffer = io.BytesIO()
@@ -50,16 +52,18 @@ def coco_zip(examples: Iterable[Example]) -> bytes:
             height, width = example.rgb.shape[:2]
             images.append({"id": image_id, "file_name": example.name, "width": width,
                            "height": height, "verdict": example.decision})
-            annotations.extend(_annotation(len(annotations) + i + 1, image_id, label)
+            names += [label["label"] for label in example.labels if label["label"] not in names]
+            annotations.extend(_annotation(len(annotations) + i + 1, image_id, label,
+                                           names.index(label["label"]) + 1)
                                for i, label in enumerate(example.labels))
         archive.writestr("annotations.json", json.dumps(
-            {"images": images, "annotations": annotations, "categories": categories()},
-            indent=1))
+            {"images": images, "annotations": annotations,
+             "categories": categories(tuple(names))}, indent=1))
     return buffer.getvalue()
 
 
-def _annotation(annotation_id: int, image_id: int, label: dict[str, Any]) -> dict[str, Any]:
+def _annotation(annotation_id: int, image_id: int, label: dict[str, Any],
+                category_id: int) -> dict[str, Any]:
     x1, y1, x2, y2 = (float(v) for v in label["box"])
-    return {"id": annotation_id, "image_id": image_id,
-            "category_id": CLASSES.index(label["label"]) + 1,
+    return {"id": annotation_id, "image_id": image_id, "category_id": category_id,
             "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0}

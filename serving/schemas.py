@@ -44,11 +44,17 @@ class LabelIn(BaseModel):
                              description="[x1, y1, x2, y2] in original pixels")
 
 
+class OperatorRef(BaseModel):
+    key_id: int
+    name: str = Field(description="the name of the API key that recorded the verdict")
+
+
 class VerdictOut(BaseModel):
     decision: str
     labels: list[LabelIn] | None = None
     note: str | None = None
     created_at: str | None = None
+    operator: OperatorRef | None = None
 
 
 class ScanOut(BaseModel):
@@ -83,6 +89,59 @@ class VerdictIn(BaseModel):
     decision: Literal["threat_confirmed", "cleared"]
     labels: list[LabelIn] | None = None
     note: str | None = Field(default=None, max_length=5000)
+    viewed_with_key: int | None = Field(
+        default=None, description="the key id (GET /v1/me) under which the operator looked at "
+        "the image, when another key sends the verdict (a verdict kept over a new sign-in): a "
+        "training projection shown to that key is scored, never stored as a real verdict")
+
+
+class TipOutcome(BaseModel):
+    """The score of a verdict given on a threat image projection (operator training)."""
+
+    result: Literal["hit", "miss"]
+    label: str = Field(description="the class of the projected fictional threat")
+    boxes: list[list[float]] = Field(description="where it was projected, [x1, y1, x2, y2]")
+    message: str
+
+
+class VerdictResult(ScanOut):
+    """The scan after a verdict. ``tip`` is set only when the image the operator judged held a
+    projected fictional threat (training): then the verdict was scored, not stored, and the
+    scan still awaits its real verdict."""
+
+    tip: TipOutcome | None = None
+
+
+class MeOut(BaseModel):
+    key_id: int
+    name: str
+    role: Literal["scanner", "operator", "engineer", "admin"]
+
+
+class TipSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+    enabled: bool
+    rate: float = Field(gt=0, le=1, description="share of the scans an operator opens that "
+                                                 "get a projected threat, e.g. 0.03")
+
+
+class TipSettingsOut(TipSettings):
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+class TipOperatorStats(BaseModel):
+    key_id: int
+    name: str
+    presented: int = Field(description="projected threats judged")
+    hits: int
+    misses: int
+    hit_rate: float | None = Field(description="hits / presented; null before the first")
+    last_at: str | None = None
+
+
+class TipStatsOut(BaseModel):
+    operators: list[TipOperatorStats]
 
 
 class ModelOut(BaseModel):
@@ -92,6 +151,8 @@ class ModelOut(BaseModel):
     created_at: str
     classes: list[str]
     active: bool
+    parent: str | None = None      # the version it was fine-tuned from (its card's lineage)
+    gate: str | None = None        # its gate verdict: better, worse, mixed or unchanged
 
 
 class Problem(BaseModel):

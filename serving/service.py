@@ -42,7 +42,7 @@ from xscreen.serving.pipeline import Upload, decode_upload, screen_decoded
 from xscreen.serving.registry import ModelRegistry, RegistryEntry
 from xscreen.serving.risk import party_keys
 from xscreen.serving.settings import PACKAGED_MODEL, Settings
-from xscreen.serving.store import DbPartyHistory, Scan, ScanParty, Verdict
+from xscreen.serving.store import ApiKey, DbPartyHistory, Scan, ScanParty, Verdict
 
 log = logging.getLogger("xscreen.serving")
 DECISIONS = ("threat_confirmed", "cleared")
@@ -102,20 +102,24 @@ class ScreeningService:
                 self.activate(str(self.registry.active_version()))
                 return
             chosen = chosen or PACKAGED_MODEL
-            entry = self.registry.add(chosen)
-            self.activate(entry.version)
+            # whoever starts the service with a model chose it: no promotion gate
+            entry = self.registry.add(chosen, force=True)
+            self.activate(entry.version, force=True)
         except XscreenError as error:
             self.model_problem = str(error)
             log.error("not ready: no model loaded: %s (pass --model BUNDLE or set XSCREEN_MODEL)",
                       error)
 
-    def activate(self, version: str) -> RegistryEntry:
-        """Load ``version`` and swap it in; requests in flight finish on the previous model."""
+    def activate(self, version: str, force: bool = False) -> RegistryEntry:
+        """Load ``version`` and swap it in; requests in flight finish on the previous model.
+        Refused (before anything loads) when the promotion gate has not cleared it, unless
+        ``force``; a version that cannot load leaves the current one serving."""
         with self._activation:
+            self.registry.check_promotion(version, force)
             detector = OnnxDetector(self.registry.bundle(version),
                                     threads=self.settings.inference_layout()[1],
                                     spinning=self.settings.ort_spinning)
-            bundle = self.registry.activate(version)   # recorded only once it loaded
+            bundle = self.registry.activate(version, force)   # recorded only once it loaded
             first_model = self.batcher.detector is None
             self.batcher.swap(detector)
             self.model_problem = None
@@ -144,8 +148,12 @@ class ScreeningService:
                 failed = wanted
                 log.exception("could not activate model %s from the registry", wanted)
 
-    def add_model(self, bundle_path: str | Path) -> RegistryEntry:
-        return self.registry.add(bundle_path)
+    def add_model(self, bundle_path: str | Path, force: bool = False) -> RegistryEntry:
+        return self.registry.add(bundle_path, force)
+
+    def rollback(self) -> RegistryEntry:
+        """Serve again the version that served before the current one."""
+        return self.activate(self.registry.previous_version())
 
     def ready(self) -> dict[str, Any]:
         """Readiness of the model and the database (each true/false, with a reason)."""
@@ -313,7 +321,8 @@ class ScreeningService:
                 raise NotFoundError(f"no scan {scan_id!r}")
             verdict = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
                                       .order_by(Verdict.id.desc())).first()
-        return scan_to_dict(record, verdict)
+            names = _key_names(session, [verdict] if verdict is not None else [])
+        return scan_to_dict(record, verdict, names)
 
     def _dicts(self, records: Sequence[Scan]) -> list[dict[str, Any]]:
         """Scan JSON of many rows, with their latest verdicts in one query."""
@@ -321,8 +330,9 @@ class ScreeningService:
         with self.sessions() as session:
             verdicts = session.scalars(select(Verdict).where(Verdict.scan_id.in_(ids))
                                        .order_by(Verdict.id)).all() if ids else []
-        latest = {v.scan_id: v for v in verdicts}
-        return [scan_to_dict(r, latest.get(r.id)) for r in records]
+            latest = {v.scan_id: v for v in verdicts}
+            names = _key_names(session, list(latest.values()))
+        return [scan_to_dict(r, latest.get(r.id), names) for r in records]
 
     def _decode_stored(self, record: Scan) -> DecodedScan:
         if record.kind == "pair" and record.blob_low:
@@ -392,10 +402,11 @@ class ScreeningService:
         if decision not in DECISIONS:
             raise BadRequestError(f"decision must be one of {', '.join(DECISIONS)}, "
                                   f"got {decision!r}")
+        classes = self._classes()
         for label in labels or []:
-            if label.get("label") not in CLASSES:
+            if label.get("label") not in classes:
                 raise BadRequestError(f"label {label.get('label')!r} is not one of "
-                                      f"{', '.join(CLASSES)}")
+                                      f"{', '.join(classes)}")
         self._record(scan_id, principal)
         with self.sessions.begin() as session:
             session.add(Verdict(scan_id=scan_id, decision=decision, labels=labels, note=note,
@@ -413,7 +424,12 @@ class ScreeningService:
                             verdict_labels(verdict.decision, verdict.labels,
                                            (record.result or {}).get("detections", [])))
                     for record, verdict in self._verdict_scans())
-        return coco_zip(examples)
+        return coco_zip(examples, self._classes())
+
+    def _classes(self) -> tuple[str, ...]:
+        """The contract's classes, and those the active model appends after them."""
+        detector = self.batcher.detector
+        return detector.card.classes if detector is not None else CLASSES
 
     def _verdict_scans(self) -> list[tuple[Scan, Verdict]]:
         """Each scan with its latest verdict."""
@@ -424,7 +440,16 @@ class ScreeningService:
         return [(r, latest[r.id]) for r in sorted(records, key=lambda r: r.created_at)]
 
 
-def scan_to_dict(record: Scan, verdict: Verdict | None) -> dict[str, Any]:
+def _key_names(session: Any, verdicts: Sequence[Verdict]) -> dict[int, str]:
+    """The names of the keys that recorded ``verdicts`` (the operators), by key id."""
+    ids = {v.key_id for v in verdicts}
+    if not ids:
+        return {}
+    return dict(session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(ids))).all())
+
+
+def scan_to_dict(record: Scan, verdict: Verdict | None,
+                 operators: dict[int, str] | None = None) -> dict[str, Any]:
     result = record.result or {}
     return {
         "id": record.id, "status": record.status, "scanner_id": record.scanner_id,
@@ -435,7 +460,9 @@ def scan_to_dict(record: Scan, verdict: Verdict | None) -> dict[str, Any]:
         "manifest": record.manifest, "error": record.error,
         "verdict": None if verdict is None else {
             "decision": verdict.decision, "labels": verdict.labels, "note": verdict.note,
-            "created_at": _iso(verdict.created_at)},
+            "created_at": _iso(verdict.created_at),
+            "operator": {"key_id": verdict.key_id,
+                         "name": (operators or {}).get(verdict.key_id, "")}},
     }
 
 

@@ -1,9 +1,10 @@
 """The service's database through SQLAlchemy 2: SQLite by default, PostgreSQL by URL.
 
 Tables: API keys (stored hashed), scans (one row per upload, its result as JSON), the party keys
-of each scan's manifest, and operators' verdicts. :class:`DbPartyHistory` answers the risk
-engine's ``PartyHistory`` questions from them: a ``threat_confirmed`` verdict is a seizure linked
-to that scan's party keys.
+of each scan's manifest, operators' verdicts, threat image projection presentations (operator
+training, scored apart from verdicts) and run-time settings. :class:`DbPartyHistory` answers
+the risk engine's ``PartyHistory`` questions from them: a ``threat_confirmed`` verdict is a
+seizure linked to that scan's party keys.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -98,6 +100,41 @@ class Verdict(Base):
     note: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TipPresentation(Base):
+    """Threat image projection (the operator viewer's training): one row per operator and scan
+    once TIP was rolled for that pair. ``projected``: a fictional threat was put into the image
+    the operator sees (stored as ``blob``; ``boxes`` ``[x1, y1, x2, y2]``). The operator's
+    verdict on it is scored here (``result`` hit or miss) and never stored as a :class:`Verdict`.
+    """
+
+    __tablename__ = "tip_presentations"
+    __table_args__ = (UniqueConstraint("key_id", "scan_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    projected: Mapped[bool] = mapped_column(Boolean)
+    label: Mapped[str | None] = mapped_column(String(30))
+    boxes: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    blob: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(30))
+    labels: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    result: Mapped[str | None] = mapped_column(String(10), index=True)    # hit or miss
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ServiceSetting(Base):
+    """A setting an admin changes at run time (e.g. ``tip``: enabled and rate), as JSON."""
+
+    __tablename__ = "service_settings"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 def make_engine(url: str) -> Engine:

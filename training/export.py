@@ -196,19 +196,26 @@ def fixture_images(state: dict[str, Any], count: int = 4) -> list[np.ndarray]:
 
 
 def make_card(state: dict[str, Any], sha256: str, version: str | None = None) -> ModelCard:
-    """The bundle's card from the checkpoint's metadata; thresholds start at 0.5."""
+    """The bundle's card from the checkpoint's metadata. Thresholds start at 0.5, or at the
+    parent's for a fine-tuned model (recalibrate with ``xscreen eval --write-thresholds``); a
+    fine-tuned model's card carries its lineage (parent, data)."""
     config = state.get("config", {})
     classes = tuple(state["classes"])
+    lineage = {key: dict(value) if isinstance(value, dict) else value
+               for key, value in (state.get("lineage") or {}).items()}
+    parent_thresholds = (lineage.get("parent") or {}).pop("thresholds", None) or {}
+    thresholds = {name: float(parent_thresholds.get(name, 0.5)) for name in classes}
     training = {"model": state["model_name"], "data": config.get("data"), "val": config.get("val"),
                 "seed": config.get("seed"), "epochs": config.get("epochs"),
                 "minutes": config.get("minutes"), "steps": state.get("step"),
                 "command": state.get("command"), "data_info": state.get("data_info"),
-                "device": state.get("device", "cpu")}
+                "device": state.get("device", "cpu"), "ranks": state.get("ranks", 1),
+                "replay": config.get("replay"), "init": config.get("init")}
     metrics = {"val_map50": state["val_map50"]} if state.get("val_map50") is not None else {}
     return ModelCard(name=state["model_name"].replace("_", "-"),
                      version=version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M%S"),
                      classes=classes, input_size=int(state["input_size"]), sha256=sha256,
-                     thresholds=dict.fromkeys(classes, 0.5), metrics=metrics, training=training)
+                     thresholds=thresholds, metrics=metrics, training=training, lineage=lineage)
 
 
 def export_run(run_dir: str | Path, out: str | Path, version: str | None = None,

@@ -1,4 +1,8 @@
-"""``xscreen train``: train or fine-tune a detector; rerun on the same ``--out`` to resume."""
+"""``xscreen train``: train or fine-tune a detector; rerun on the same ``--out`` to resume.
+
+The same command runs data-parallel under ``torchrun`` (``torchrun --standalone --nproc-per-node
+N -m xscreen.cli train ...``); see :mod:`xscreen.training.distributed`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="epochs to train (default 30)")
     parser.add_argument("--minutes", type=float,
                         help="wall-clock budget of the whole run, across resumes")
-    parser.add_argument("--init", help="start from a bundle (with weights.pt) or a checkpoint")
+    parser.add_argument("--init", help="fine-tune from a bundle (with weights.pt) or a "
+                                       "checkpoint: its classes kept, new ones appended")
+    parser.add_argument("--replay", help="dataset replayed while fine-tuning (e.g. synthetic "
+                                         "scans of every class), so old classes are not forgotten")
+    parser.add_argument("--replay-ratio", type=float, dest="replay_ratio",
+                        help="replayed share of each epoch, in [0, 1) (default 0.5; 0.75 "
+                             "when fine-tuning)")
+    parser.add_argument("--lr", type=float,
+                        help="peak learning rate (default 0.002; 0.0005 when fine-tuning)")
     parser.add_argument("--config", help="YAML file overlaying the defaults")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--batch", type=int, help="images per step (default 8)")
@@ -25,14 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import os
+
     from xscreen.training.config import load_config
     from xscreen.training.run import train
 
     overrides = {key: getattr(args, key) for key in
                  ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
-                  "input_size", "threads", "workers")}
+                  "input_size", "threads", "workers", "replay", "replay_ratio", "lr")}
     config = load_config(args.config, overrides)
     progress = train(config, given={key for key, value in overrides.items() if value is not None})
+    if os.environ.get("RANK", "0") != "0":
+        return 0   # rank 0 reports for all
     best = f", best val mAP50 {progress.best_map50:.3f}" if progress.best_map50 >= 0 else ""
     print(f"trained {progress.step} steps ({progress.elapsed_s / 60:.1f} min){best}; "
           f"weights in {config.out}/best.pt")

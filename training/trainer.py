@@ -4,6 +4,10 @@ A run folder holds ``config.yaml`` (the resolved configuration), ``last.pt`` (re
 ``best.pt`` (EMA weights with the best validation mAP50), ``log.csv`` and ``curves.png``. Starting
 ``xscreen train`` again on a folder holding ``last.pt`` resumes where it stopped, even after
 ``kill -9``: checkpoints are written atomically and the epoch's sample order is reproducible.
+
+Fine-tuning with ``replay``: each epoch holds every new image once plus replayed scans drawn
+afresh (``replay_ratio`` of the epoch), shuffled together. Under ``torchrun`` each rank takes its
+own slice of the epoch (:mod:`xscreen.training.distributed`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 import shlex
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +26,9 @@ import cv2
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Sampler
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import ConcatDataset, DataLoader, Sampler
+from torch.utils.data import Dataset as TorchDataset
 from tqdm import tqdm
 
 from xscreen.datasets.coco import Dataset
@@ -31,6 +38,14 @@ from xscreen.training import logbook
 from xscreen.training.checkpoint import best_weights_state, save_checkpoint
 from xscreen.training.config import TrainConfig, config_to_dict
 from xscreen.training.data import DetectionDataset, collate, load_threat_projector
+from xscreen.training.distributed import (
+    SINGLE_PROCESS,
+    World,
+    agree_max,
+    average_buffers,
+    gather_digests,
+    weights_digest,
+)
 from xscreen.training.ema import ModelEma
 from xscreen.training.validate import validation_map50
 
@@ -46,12 +61,33 @@ class Progress:
     best_map50: float = -1.0
 
 
-class EpochSampler(Sampler[int]):
-    """A permutation seeded by (seed, epoch), skipping the first ``start`` samples on resume."""
+def replayed_count(new_size: int, replay_size: int, ratio: float) -> int:
+    """How many replayed scans an epoch holds so that they are ``ratio`` of it."""
+    if replay_size == 0 or ratio <= 0:
+        return 0
+    return min(replay_size, round(new_size * ratio / (1 - ratio)))
 
-    def __init__(self, size: int, seed: int, epoch: int, start: int = 0) -> None:
-        self.order = torch.randperm(size, generator=torch.Generator().manual_seed(
-            seed * 100_003 + epoch)).tolist()[start:]
+
+def epoch_order(new_size: int, seed: int, epoch: int, replay_size: int = 0,
+                ratio: float = 0.0) -> list[int]:
+    """The sample order of one epoch, seeded by (seed, epoch): a permutation of the new images
+    and, with replay, of them and :func:`replayed_count` replayed ones (indices from
+    ``new_size`` on), drawn afresh each epoch."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    replayed = replayed_count(new_size, replay_size, ratio)
+    if not replayed:
+        return list(torch.randperm(new_size, generator=generator).tolist())
+    picks = torch.randperm(replay_size, generator=generator)[:replayed] + new_size
+    order = torch.cat([torch.arange(new_size), picks])
+    return list(order[torch.randperm(len(order), generator=generator)].tolist())
+
+
+class EpochSampler(Sampler[int]):
+    """One rank's slice of an epoch's order, skipping the first ``start`` samples on resume."""
+
+    def __init__(self, order: list[int], start: int = 0, world: World = SINGLE_PROCESS) -> None:
+        per_rank = len(order) // world.size          # equal slices: ranks step together
+        self.order = order[world.rank::world.size][:per_rank][start:]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.order)
@@ -69,9 +105,10 @@ def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; biases and normalisation weights are not decayed."""
-    decayed = [p for p in model.parameters() if p.ndim > 1]
-    plain = [p for p in model.parameters() if p.ndim <= 1]
+    """AdamW over the trainable parameters; biases and normalisation weights are not decayed."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decayed = [p for p in trainable if p.ndim > 1]
+    plain = [p for p in trainable if p.ndim <= 1]
     return torch.optim.AdamW([{"params": decayed, "weight_decay": config.weight_decay},
                               {"params": plain, "weight_decay": 0.0}], lr=config.lr)
 
@@ -86,6 +123,10 @@ def command_line(config: TrainConfig) -> str:
         parts += ["--minutes", f"{config.minutes:g}"]
     parts += ["--seed", str(config.seed), "--batch", str(config.batch), "--model", config.model,
               "--input-size", str(config.input_size)]
+    if config.init:
+        parts += ["--init", config.init]
+    if config.replay:
+        parts += ["--replay", config.replay, "--replay-ratio", f"{config.replay_ratio:g}"]
     return shlex.join(parts)
 
 
@@ -105,20 +146,36 @@ class Trainer:
     """Trains ``model`` on ``train_set`` as ``config`` says, writing into ``run_dir``."""
 
     def __init__(self, config: TrainConfig, model: Detector, train_set: Dataset,
-                 val_set: Dataset | None, run_dir: Path) -> None:
+                 val_set: Dataset | None, run_dir: Path, *, replay_set: Dataset | None = None,
+                 world: World = SINGLE_PROCESS, lineage: dict[str, Any] | None = None) -> None:
         self.config = config
+        self.world = world
         # channels-last runs the convolutions about a third faster on CPU (oneDNN).
         self.model = model.to(memory_format=torch.channels_last)
-        self.ema = ModelEma(model, config.ema_decay)
+        if config.freeze_backbone:
+            for parameter in self.model.backbone.parameters():
+                parameter.requires_grad_(False)
+        self.ema = ModelEma(model, config.ema_decay, config.ema_ramp)
         self.optimizer = build_optimizer(model, config)
+        # Under torchrun the gradients are averaged over the ranks; EMA and checkpoints use
+        # the plain module, which DDP keeps identical on every rank.
+        self.step_model: nn.Module = DistributedDataParallel(
+            self.model, forward_sync_buffers=False) if world.distributed else self.model
         projector = load_threat_projector() if config.online_tip else None
-        self.train_data = DetectionDataset(train_set, config.input_size, config.augment,
-                                           projector, config.tip_probability, config.seed)
+        self.new_data = DetectionDataset(train_set, config.input_size, config.augment,
+                                         projector, config.tip_probability, config.seed)
+        self.replay_size = len(replay_set.images) if replay_set is not None else 0
+        self.train_data: TorchDataset = self.new_data if replay_set is None else ConcatDataset([
+            self.new_data, DetectionDataset(replay_set, config.input_size, config.augment,
+                                            projector, config.tip_probability, config.seed)])
         self.val_set = val_set
         self.run_dir = run_dir
+        self.lineage = lineage or {}
         self.progress = Progress()
-        self.batch_size = min(config.batch, len(self.train_data))
-        self.steps_per_epoch = len(self.train_data) // self.batch_size
+        epoch_size = len(self.new_data) + replayed_count(len(self.new_data), self.replay_size,
+                                                         config.replay_ratio)
+        self.batch_size = max(1, min(config.batch, epoch_size // world.size))
+        self.steps_per_epoch = max(1, epoch_size // world.size // self.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         self._clock = time.monotonic()
 
@@ -127,7 +184,8 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "ema": self.ema.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "progress": vars(self.progress),
-                "config": config_to_dict(self.config), "rng": torch.get_rng_state()}
+                "config": config_to_dict(self.config), "rng": torch.get_rng_state(),
+                "classes": list(self.new_data.dataset.classes), "lineage": self.lineage}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -137,15 +195,19 @@ class Trainer:
         torch.set_rng_state(state["rng"])
 
     def save_last(self) -> None:
-        save_checkpoint(self.state_dict(), self.run_dir / "last.pt")
+        if self.world.is_main:
+            save_checkpoint(self.state_dict(), self.run_dir / "last.pt")
 
     def save_best(self, map50: float | None) -> None:
+        if not self.world.is_main:
+            return
         extra = {"step": self.progress.step, "val_map50": map50,
                  "config": config_to_dict(self.config), "command": command_line(self.config),
-                 "data_info": self.train_data.dataset.coco.get("info")}
+                 "data_info": self.new_data.dataset.coco.get("info"), "lineage": self.lineage,
+                 "ranks": self.world.size}
         state = best_weights_state(self.ema.module.state_dict(), model_name=self.config.model,
                                    input_size=self.config.input_size,
-                                   classes=self.train_data.dataset.classes, extra=extra)
+                                   classes=self.new_data.dataset.classes, extra=extra)
         save_checkpoint(state, self.run_dir / "best.pt")
 
     # --- loop -----------------------------------------------------------------------------
@@ -153,13 +215,20 @@ class Trainer:
     def run_step(self, images: Tensor, targets: list[Targets]) -> dict[str, float]:
         """One optimisation step; returns the losses. Extend here (gradient clipping, AMP)."""
         self.model.train()
+        if self.config.freeze_norm or self.config.freeze_backbone:
+            for module in self.model.modules():
+                frozen = self.config.freeze_norm or not any(
+                    p.requires_grad for p in module.parameters(recurse=False))
+                if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
+                    module.eval()   # running statistics stay as the parent learnt them
         images = images.contiguous(memory_format=torch.channels_last)
-        losses = detection_loss(self.model(images), targets)
+        losses = detection_loss(self.step_model(images), targets)
         total = sum(losses.values(), torch.zeros(()))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
         self.optimizer.step()
+        average_buffers(self.model, self.world)
         self.ema.update(self.model)
         return {"loss": total.item(), **{f"loss_{k}": v.item() for k, v in losses.items()}}
 
@@ -181,9 +250,9 @@ class Trainer:
         """Train until the epochs or the time budget run out; checkpoint on the way."""
         self._clock = time.monotonic()
         bar = tqdm(total=self.total_steps, initial=self.progress.step, unit="step",
-                   dynamic_ncols=True, mininterval=2.0)
+                   dynamic_ncols=True, mininterval=2.0, disable=not self.world.is_main)
         try:
-            while not self.finished():
+            while not self._finished_on_every_rank():
                 self._train_epoch(bar)
         finally:
             bar.close()
@@ -192,15 +261,42 @@ class Trainer:
         self.save_last()
         if self.val_set is None or self.progress.best_map50 < 0:
             self.save_best(None)
-        logbook.plot_curves(self.run_dir / "log.csv", self.run_dir / "curves.png")
+        if self.world.is_main:
+            logbook.plot_curves(self.run_dir / "log.csv", self.run_dir / "curves.png")
+        self.check_ranks_agree()
         return self.progress
+
+    def check_ranks_agree(self) -> str:
+        """Under torchrun: every rank must end with the same weights (a digest each, printed);
+        RuntimeError when they do not. Returns this rank's digest."""
+        digest = weights_digest(self.model, self.ema.module)
+        if not self.world.distributed:
+            return digest
+        digests = gather_digests(digest, self.world)
+        print(f"rank {self.world.rank} of {self.world.size}: weights sha256 {digest}",
+              file=sys.stderr, flush=True)
+        if len(set(digests)) != 1:
+            raise RuntimeError(f"the ranks ended with different weights ({digests}); "
+                               "data-parallel training went wrong")
+        return digest
+
+    def _finished_on_every_rank(self) -> bool:
+        self._tick()
+        self._sync_clock()
+        return self.finished()
+
+    def _sync_clock(self) -> None:
+        """Ranks adopt the slowest one's elapsed time: the same learning rate, the same stop."""
+        self.progress.elapsed_s = agree_max(self.progress.elapsed_s, self.world)
 
     def _loader(self) -> DataLoader:
         # cv2's thread pool must not exist when the workers fork: a forked child that touches
         # it waits forever for threads that were not copied. One cv2 thread, set in the parent.
         cv2.setNumThreads(1)
         start = self.progress.batch_in_epoch * self.batch_size
-        sampler = EpochSampler(len(self.train_data), self.config.seed, self.progress.epoch, start)
+        order = epoch_order(len(self.new_data), self.config.seed, self.progress.epoch,
+                            self.replay_size, self.config.replay_ratio)
+        sampler = EpochSampler(order, start, self.world)
         return DataLoader(self.train_data, batch_size=self.batch_size, sampler=sampler,
                           collate_fn=collate, drop_last=True, num_workers=self.config.workers,
                           worker_init_fn=_worker_init if self.config.workers else None)
@@ -215,6 +311,7 @@ class Trainer:
             self.progress.step += 1
             self.progress.batch_in_epoch += 1
             self._tick()
+            self._sync_clock()
             window_images += len(images)
             bar.update(1)
             bar.set_postfix(loss=f"{losses['loss']:.3f}", epoch=self.progress.epoch)
@@ -239,8 +336,9 @@ class Trainer:
         self.save_last()
 
     def _validate(self) -> float:
-        """Validate the EMA weights; keep them as best.pt when they beat the best so far."""
-        if self.val_set is None:
+        """Validate the EMA weights; keep them as best.pt when they beat the best so far
+        (rank 0 alone: the others' weights are the same)."""
+        if self.val_set is None or not self.world.is_main:
             return float("nan")
         map50 = validation_map50(self.ema.module, self.val_set, self.config.input_size)
         if map50 > self.progress.best_map50:
@@ -261,6 +359,8 @@ class Trainer:
             group["lr"] = rate
 
     def _log(self, losses: dict[str, float], **extra: float) -> None:
+        if not self.world.is_main:
+            return
         row = {"epoch": self.progress.epoch, "step": self.progress.step,
                "lr": self.optimizer.param_groups[0]["lr"],
                "elapsed_s": round(self.progress.elapsed_s, 1), **losses, **extra}

@@ -17,13 +17,17 @@ from xscreen.errors import XscreenError
 # name -> (module, one-line help). Each module defines add_arguments(parser) and main(args) -> int.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("xscreen.datasets.synth_cli", "write a synthetic dual-energy COCO dataset"),
-    "import": ("xscreen.datasets.import_cli", "convert VOC or YOLO labels into a COCO dataset"),
+    "import": ("xscreen.datasets.import_cli",
+               "convert VOC, YOLO, COCO, a verdict export or DICOS into a COCO dataset"),
     "train": ("xscreen.training.train_cli", "train or fine-tune the detector (resumable)"),
     "export": ("xscreen.training.export_cli", "export a run's best weights to a model bundle"),
     "eval": ("xscreen.training.eval_cli", "COCO mAP and per-class Pd/Pfa of a model bundle"),
+    "gate": ("xscreen.training.gate_cli",
+             "judge a candidate model against the active one before promotion"),
     "detect": ("xscreen.models.detect_cli", "detect threats in image files (offline)"),
     "serve": ("xscreen.serving.serve_cli", "the screening API and operator viewer"),
-    "models": ("xscreen.serving.models_cli", "the model registry: list, add, activate"),
+    "models": ("xscreen.serving.models_cli",
+               "the model registry: list, show, add, activate, rollback"),
     "keys": ("xscreen.serving.keys_cli", "create API keys"),
 }
 

@@ -8,7 +8,7 @@ class names.
 
 from xscreen.datasets.objects.benign import BENIGN_KINDS, benign_item
 from xscreen.datasets.objects.parcels import PARCEL_KINDS, parcel
-from xscreen.datasets.objects.threats import THREAT_KINDS, threat_items
+from xscreen.datasets.objects.threats import NEW_THREAT_KINDS, THREAT_KINDS, threat_items
 
-__all__ = ["BENIGN_KINDS", "PARCEL_KINDS", "THREAT_KINDS", "benign_item", "parcel",
-           "threat_items"]
+__all__ = ["BENIGN_KINDS", "NEW_THREAT_KINDS", "PARCEL_KINDS", "THREAT_KINDS", "benign_item",
+           "parcel", "threat_items"]

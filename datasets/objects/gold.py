@@ -26,6 +26,11 @@ from xscreen.datasets.shapes import Item
 
 RECIPES: dict[str, ThreatRecipe] = {}
 _gold = registrar(RECIPES)
+NEW_RECIPES: dict[str, ThreatRecipe] = {}
+"""Concealments outside the default mix: drawn only when a scene names them
+(``SceneConfig.threats``), e.g. to play a newly seen smuggling method that a model has not
+learnt (``benchmarks/bench_retrain.py``)."""
+_new_gold = registrar(NEW_RECIPES)
 
 
 _BARS = {  # kind: (mass g, length mm, width mm, cast)
@@ -242,3 +247,19 @@ def _gold_granules(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
     canvas.rect("polyethylene", 0, 0, side, side, 0.15)
     return finish(canvas, [obj], "gold_granules")
 
+
+
+@_new_gold("hair_dryer_gold_sleeve")
+def _hair_dryer_gold_sleeve(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+    """Gold foil rolled into a sleeve inside a hair dryer's barrel, around the heating element:
+    no bar shape, a tube of metal where the barrel's plastic should be. The appliance is drawn
+    whole; only the gold is boxed."""
+    w, h = covers.APPLIANCE_SIZES["hair_dryer"]
+    canvas = ItemCanvas(w, h, pitch_mm)
+    covers.hair_dryer(rng, canvas)
+    foil = uniform(rng, 0.06, 0.15)
+    start, stop = uniform(rng, 62, 85), uniform(rng, 170, 198)
+    canvas.start_object()
+    canvas.cylinder("gold", (start, 45), (stop, 45), 35.0, 35.0 - foil)
+    obj = canvas.finish_object("gold", "hair_dryer_gold_sleeve", "appliance", "gold")
+    return finish(canvas, [obj], "hair_dryer_gold_sleeve")
