@@ -6,6 +6,13 @@ gold: a small black bar, counterfeit: a green rectangle), so a tiny model learns
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +101,72 @@ def write_fake_bundle(root: Path, rows: list[list[float]], input_size: int = 128
                      thresholds=thresholds or dict.fromkeys(CLASSES, 0.5))
     save_card(card, root / "model.json")
     return root
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LiveServer:
+    """``xscreen serve`` on ``model`` in a subprocess (one ORT thread); ``lines`` collects its
+    output. The serving and viewer tests' live servers."""
+
+    def __init__(self, home: Path, model: Path, port: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.url = f"http://127.0.0.1:{port or free_port()}"
+        env = {**os.environ, "XSCREEN_ORT_THREADS": "1", **(env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "xscreen.cli", "serve", "--port", self.url.rsplit(":", 1)[1],
+             "--home", str(home), "--model", str(model)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_ready()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("server exited:\n" + "".join(self.lines))
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("server not ready:\n" + "".join(self.lines))
+
+    def admin_key(self) -> str:
+        marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
+        return self.lines[marker + 1].strip()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> bool:
+        """SIGTERM; True when the server shut down gracefully (uvicorn re-raises the signal
+        after its shutdown, so the exit status is -15 either way)."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            return False
+        time.sleep(0.2)
+        return any("Application shutdown complete" in line for line in self.lines)

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import functools
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import cv2
-import httpx
 import numpy as np
 import tifffile
+from conftest import LiveServer, bearer, free_port  # noqa: F401  (re-exported)
 
 from xscreen import CLASSES
 
@@ -122,60 +115,8 @@ def make_settings(home: Path, **overrides: object) -> Any:
     return load_settings({}, **values)
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """``xscreen serve`` in a subprocess; ``lines`` collects its output."""
+class Server(LiveServer):
+    """``xscreen serve`` on the real test model in a subprocess; ``lines`` collects its output."""
 
     def __init__(self, home: Path, port: int, env: dict[str, str] | None = None) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "XSCREEN_ORT_THREADS": "1", **(env or {})}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "xscreen.cli", "serve", "--port", str(port), "--home",
-             str(home), "--model", str(real_bundle())],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait_ready()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("server exited:\n" + "".join(self.lines))
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server not ready:\n" + "".join(self.lines))
-
-    def admin_key(self) -> str:
-        marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
-        return self.lines[marker + 1].strip()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> bool:
-        """SIGTERM; True when the server shut down gracefully (uvicorn re-raises the signal
-        after its shutdown, so the exit status is -15 either way)."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-        time.sleep(0.2)
-        return any("Application shutdown complete" in line for line in self.lines)
+        super().__init__(home, real_bundle(), port, env)

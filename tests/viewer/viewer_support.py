@@ -9,13 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +18,8 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from conftest import write_fake_bundle
+from conftest import LiveServer as ConftestLiveServer
+from conftest import bearer, write_fake_bundle
 
 from xscreen.serving import store
 
@@ -88,16 +83,6 @@ def synthetic_scans(count: int, seed: int = 7, width: int = 1000, height: int = 
     return [synthesise_scan(np.random.default_rng([seed, i]), config).rgb for i in range(count)]
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def create_keys(home: Path, names: dict[str, str]) -> dict[str, str]:
     """API keys made straight in the (new) database of ``home``: ``{label: role}`` to
     ``{label: key}``; the key's name is the label."""
@@ -123,47 +108,11 @@ def delete_key(home: Path, key: str) -> None:
         engine.dispose()
 
 
-class LiveServer:
-    """``xscreen serve`` in a subprocess on ``model``; ``lines`` collects its output."""
+class LiveServer(ConftestLiveServer):
+    """``xscreen serve`` on ``model`` in a subprocess, batching with a 1 ms wait."""
 
     def __init__(self, home: Path, model: Path, port: int | None = None) -> None:
-        port = port or free_port()
-        self.home = home
-        self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "XSCREEN_ORT_THREADS": "1", "XSCREEN_MAX_WAIT_MS": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "xscreen.cli", "serve", "--port", str(port), "--home",
-             str(home), "--model", str(model)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait_ready()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def _wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("server exited:\n" + "".join(self.lines))
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server not ready:\n" + "".join(self.lines))
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        super().__init__(home, model, port, {"XSCREEN_MAX_WAIT_MS": "1"})
 
 
 def submit(url: str, key: str, rgb: np.ndarray, manifest: dict[str, Any] | None = None) -> Any:
