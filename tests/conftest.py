@@ -170,3 +170,21 @@ class LiveServer:
             return False
         time.sleep(0.2)
         return any("Application shutdown complete" in line for line in self.lines)
+
+
+def empty_database(kind: str) -> str:
+    """The database URL for a parametrised storage test: "" (the service's own SQLite file) for
+    ``sqlite``; for ``postgresql`` the server named by XSCREEN_TEST_POSTGRES_URL with every
+    xscreen table dropped first, the test skipped where that is not set."""
+    if kind == "sqlite":
+        return ""
+    url = os.environ.get("XSCREEN_TEST_POSTGRES_URL", "")
+    if not url:
+        pytest.skip("PostgreSQL tests need XSCREEN_TEST_POSTGRES_URL (run "
+                    "'source .ci/postgres.sh' to start a local server and set it)")
+    from xscreen.serving import store
+
+    engine = store.make_engine(url)
+    store.Base.metadata.drop_all(engine)
+    engine.dispose()
+    return url

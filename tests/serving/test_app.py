@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from conftest import empty_database
 from fastapi.testclient import TestClient
 from serving_support import (
     bearer,
@@ -63,15 +63,7 @@ class Api:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The service on SQLite, and again on PostgreSQL when XSCREEN_TEST_POSTGRES_URL is set."""
-    database_url = ""
-    if request.param == "postgresql":
-        database_url = os.environ.get("XSCREEN_TEST_POSTGRES_URL", "")
-        if not database_url:
-            pytest.skip("PostgreSQL tests need XSCREEN_TEST_POSTGRES_URL (run "
-                        "'source .ci/postgres.sh' to start a local server and set it)")
-        engine = store.make_engine(database_url)
-        store.Base.metadata.drop_all(engine)
-        engine.dispose()
+    database_url = empty_database(request.param)
     home = tmp_path_factory.mktemp("home")
     settings = make_settings(home, max_upload_bytes=3_000_000, print_admin_key=True,
                              database_url=database_url)

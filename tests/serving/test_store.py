@@ -4,11 +4,11 @@ content-addressed blob store, keys, party history and start-up recovery."""
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import empty_database
 from fastapi.testclient import TestClient
 from serving_support import bearer, make_settings, png_bytes, scan_rgb
 
@@ -20,7 +20,6 @@ from xscreen.serving.pipeline import Upload, decode_upload
 from xscreen.serving.service import Principal, ScreeningService
 from xscreen.serving.settings import load_settings
 
-POSTGRES_URL = os.environ.get("XSCREEN_TEST_POSTGRES_URL", "")
 PNG = png_bytes(scan_rgb())
 
 
@@ -28,16 +27,7 @@ PNG = png_bytes(scan_rgb())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database: SQLite in tmp_path, or the PostgreSQL server named by
     XSCREEN_TEST_POSTGRES_URL (emptied first), skipped when that is not set."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need XSCREEN_TEST_POSTGRES_URL (run "
-                    "'source .ci/postgres.sh' to start a local server and set it)")
-    engine = store.make_engine(POSTGRES_URL)
-    store.Base.metadata.drop_all(engine)
-    engine.dispose()
-    yield POSTGRES_URL
+    yield empty_database(request.param) or f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture

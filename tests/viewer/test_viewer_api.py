@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import empty_database
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from viewer_support import bearer, decode_png, fixed_bundle, png_bytes, synthetic_scans
@@ -77,15 +77,7 @@ class Api:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    database_url = ""
-    if request.param == "postgresql":
-        database_url = os.environ.get("XSCREEN_TEST_POSTGRES_URL", "")
-        if not database_url:
-            pytest.skip("PostgreSQL tests need XSCREEN_TEST_POSTGRES_URL (run "
-                        "'source .ci/postgres.sh' to start a local server and set it)")
-        engine = store.make_engine(database_url)
-        store.Base.metadata.drop_all(engine)
-        engine.dispose()
+    database_url = empty_database(request.param)
     settings = load_settings({}, home=tmp_path_factory.mktemp("home"), model=fixed_bundle(),
                              print_admin_key=False, max_wait_ms=1.0, ort_threads=1,
                              database_url=database_url)
