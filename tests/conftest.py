@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,15 @@ def empty_database(kind: str) -> str:
     store.Base.metadata.drop_all(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Train on one thread (as the tiny training tests do) and give the next test its threads
+    back. Not autouse: the serving tests must not import torch."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -68,6 +68,17 @@ def dicos(name: str) -> bytes:
     return (DICOS / name).read_bytes()
 
 
+def dicom_without_pixels() -> bytes:
+    """A real DICOS DX file with its PixelData removed (a bad upload)."""
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(dicos("SimpleProcessingDX.dcs")))
+    del dataset.PixelData
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    return buffer.getvalue()
+
+
 @functools.lru_cache(maxsize=1)
 def real_bundle() -> Path:
     """A real detector bundle: the tiny registered detector (seeded weights) exported by the

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from serving_support import (
     bearer,
     copy_bundle,
+    dicom_without_pixels,
     dicos,
     jpeg_bytes,
     make_settings,
@@ -165,22 +166,12 @@ def _huge_png() -> bytes:
             + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + b"\x00" * 64)
 
 
-def _dicom_without_pixels() -> bytes:
-    import pydicom
-
-    dataset = pydicom.dcmread(io.BytesIO(dicos("SimpleProcessingDX.dcs")))
-    del dataset.PixelData
-    buffer = io.BytesIO()
-    dataset.save_as(buffer)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(("case", "data", "manifest", "status", "words"), [
     ("empty file", b"", None, 400, "empty"),
     ("truncated png", PNG[: len(PNG) // 2], None, 422, "truncated"),
     ("1x1 image", png_bytes(np.zeros((1, 1, 3), np.uint8)), None, 422, "too small"),
     ("40000x40000 header", _huge_png(), None, 413, "40000 x 40000"),
-    ("dicom without pixels", _dicom_without_pixels(), None, 422, "no pixel data"),
+    ("dicom without pixels", dicom_without_pixels(), None, 422, "no pixel data"),
     ("tdr as image", dicos("SimpleBaggageTDR.dcs"), None, 415, "Threat Detection Report"),
     ("unsupported format", b"%PDF-1.4 not a scan", None, 415, "PDF"),
     ("broken manifest json", PNG, '{"declaration_id": ', 422, "not valid JSON"),

@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 import pytest
 from serving_support import (
+    dicom_without_pixels,
     dicos,
     jpeg_bytes,
     png_bytes,
@@ -84,18 +85,6 @@ def test_voi_lut_is_applied() -> None:
     assert (np.diff(grey.ravel()[order]) >= 0).all()              # monotone in the VOI output
 
 
-def _dicom_without_pixels() -> bytes:
-    import io
-
-    import pydicom
-
-    dataset = pydicom.dcmread(io.BytesIO(dicos("SimpleProcessingDX.dcs")))
-    del dataset.PixelData
-    buffer = io.BytesIO()
-    dataset.save_as(buffer)
-    return buffer.getvalue()
-
-
 JPEG = jpeg_bytes(RGB)
 PNG = png_bytes(RGB)
 
@@ -107,7 +96,7 @@ PNG = png_bytes(RGB)
     ("truncated jpeg", JPEG[: len(JPEG) // 2], 422, "truncated"),
     ("1x1 png", png_bytes(np.zeros((1, 1, 3), np.uint8)), 422, "too small"),
     ("40000x40000 header", _huge_png_header(40000, 40000), 413, "limit"),
-    ("dicom without pixels", _dicom_without_pixels(), 422, "no pixel data"),
+    ("dicom without pixels", dicom_without_pixels(), 422, "no pixel data"),
     ("tdr as image", dicos("SimpleBaggageTDR.dcs"), 415, "Threat Detection Report"),
     ("gif", b"GIF89a" + b"\x00" * 40, 415, "not a supported"),
     ("text", b"hello, this is not an image", 415, "unrecognised"),

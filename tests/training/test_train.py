@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,12 +46,8 @@ def train_args(data: Path, run: Path, config: Path, epochs: int) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Train on one thread (as FAST does) and give the next test its threads back."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_torch_thread(one_torch_thread: None) -> None:
+    """Every test here trains on one thread (conftest's fixture)."""
 
 
 def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path) -> None:
