@@ -13,6 +13,12 @@ score are inspected, and the ROC AUC of the score against "holds contraband".
     python benchmarks/bench_risk.py [--model models/default] [--parcels 600] [--seed 0]
         [--size 320] [--budget 0.05]
     python benchmarks/bench_risk.py --oracle-detections [--miss-rate 0.15] [--false-alarms 0.1]
+    python benchmarks/bench_risk.py --fit [--fit-seed 1000] [--fit-verdicts reviewed|all]
+
+``--fit`` also learns the rules' weights the way ``xscreen risk fit`` does, from the verdicts of a
+*separate* calibration stream (another seed), and scores the measured stream with them too. By
+default only the parcels a real site would have verdicts for count: those the configured score
+sent to review or inspection, plus a random 5% audit of the released ones.
 
 Detections come from a real bundle through ONNX Runtime (``--model``). While no trained bundle
 exists, ``--oracle-detections`` derives them from the ground truth instead (each object missed
@@ -23,6 +29,7 @@ then says ORACLE in capitals, because such numbers say nothing about any model.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -35,6 +42,7 @@ import numpy as np
 from xscreen import CLASSES
 from xscreen.serving.manifest import Manifest
 from xscreen.serving.risk import Finding, RiskConfig, load_risk_config, risk
+from xscreen.serving.risk_fit import Labelled, RiskFit, fit_weights, report_lines
 from xscreen.serving.scenarios import Parcel, Scenario, ScenarioConfig, generate
 
 Detect = Callable[[Parcel], list[Finding]]
@@ -136,6 +144,36 @@ def model_detector(bundle: Path) -> Detect:
     return detect
 
 
+def cached(detect: Detect) -> Detect:
+    """``detect`` run once per parcel (a stream is scored more than once)."""
+    seen: dict[tuple[int, int], list[Finding]] = {}
+
+    def run(parcel: Parcel) -> list[Finding]:
+        key = (id(parcel), parcel.index)
+        if key not in seen:
+            seen[key] = detect(parcel)
+        return seen[key]
+    return run
+
+
+def fit_on_stream(scenario: Scenario, detect: Detect, config: RiskConfig, verdicts: str,
+                  audit: float, seed: int) -> RiskFit:
+    """Weights fitted to the verdicts of ``scenario``: every parcel's (``verdicts="all"``) or,
+    as at a real site, only those the configured score sent to review or inspection plus a
+    random ``audit`` share of the released ones."""
+    rng = np.random.default_rng([seed, 11])
+    rows = []
+    for parcel in scenario.parcels:
+        assessment = risk(detect(parcel), parcel.manifest, scenario.history, config,
+                          parcel.facts)
+        if verdicts == "all" or assessment.level != "low" or rng.random() < audit:
+            points: dict[str, float] = {}
+            for factor in assessment.factors:
+                points[factor.name] = points.get(factor.name, 0.0) + factor.points
+            rows.append(Labelled(points, parcel.contraband))
+    return fit_weights(rows, config)
+
+
 def score_stream(scenario: Scenario, detect: Detect, config: RiskConfig
                  ) -> dict[str, list[float] | list[str]]:
     """The three scores and the fused level of every parcel."""
@@ -205,6 +243,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--contraband-share", type=float, default=0.08)
     parser.add_argument("--budget", type=float, default=0.05, help="share of parcels inspected")
     parser.add_argument("--config", type=Path, default=None, help="risk YAML (default packaged)")
+    parser.add_argument("--fit", action="store_true",
+                        help="also fit the weights on a calibration stream and score with them")
+    parser.add_argument("--fit-seed", type=int, default=1000, help="the calibration stream's seed")
+    parser.add_argument("--fit-parcels", type=int, default=None,
+                        help="calibration stream size (default --parcels)")
+    parser.add_argument("--fit-verdicts", choices=("reviewed", "all"), default="reviewed",
+                        help="which calibration parcels have verdicts (default: reviewed + audit)")
+    parser.add_argument("--audit", type=float, default=0.05,
+                        help="share of released calibration parcels audited anyway")
     return parser.parse_args(argv)
 
 
@@ -221,13 +268,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no model bundle at {args.model} (model.onnx missing); train one, pass --model, "
               "or pass --oracle-detections for ground-truth-derived detections", file=sys.stderr)
         return 2
+    if args.fit and args.fit_seed == args.seed:
+        print("--fit-seed must differ from --seed: a fit is judged on parcels it did not see",
+              file=sys.stderr)
+        return 2
     config = load_risk_config(args.config)
+    detect = cached(detect)
     started = time.perf_counter()
-    scenario = generate(ScenarioConfig(parcels=args.parcels, width=args.size,
+
+    def stream(parcels: int, seed: int) -> Scenario:
+        return generate(ScenarioConfig(parcels=parcels, width=args.size,
                                        height=max(64, args.size * 7 // 10),
-                                       contraband_share=args.contraband_share), args.seed)
+                                       contraband_share=args.contraband_share), seed)
+
+    scenario = stream(args.parcels, args.seed)
     results = measure(scenario, detect, config, args.budget)
     print_report(results, scenario, source, args.budget, time.perf_counter() - started)
+    if args.fit:
+        calibration = stream(args.fit_parcels or args.parcels, args.fit_seed)
+        fit = fit_on_stream(calibration, detect, config, args.fit_verdicts, args.audit,
+                            args.fit_seed)
+        print(f"\nweights fitted on calibration stream seed {args.fit_seed} "
+              f"({args.fit_verdicts} verdicts):")
+        for line in report_lines(fit):
+            print("  " + line)
+        fitted = dataclasses.replace(config, factor_weights=fit.weights,
+                                     version=f"{config.version}-fit")
+        print(f"\nthe measured stream (seed {args.seed}) scored with the fitted weights:")
+        print_report(measure(scenario, detect, fitted, args.budget), scenario, source,
+                     args.budget, time.perf_counter() - started)
     return 0
 
 

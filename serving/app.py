@@ -33,6 +33,7 @@ from xscreen.serving.middleware import (
 from xscreen.serving.operator_tip import TipTraining
 from xscreen.serving.pipeline import Upload
 from xscreen.serving.problems import install_problem_handlers
+from xscreen.serving.risk import load_risk_config
 from xscreen.serving.service import Principal, ScreeningService, require_role
 from xscreen.serving.settings import Settings, load_settings
 
@@ -90,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; nothing is loaded until its lifespan starts."""
     settings = settings or load_settings()
     metrics = Metrics()
+    # checked now, not at start-up's end: a broken file stops `serve` with the key named
+    risk_config = load_risk_config(settings.risk_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = ScreeningService(settings, metrics)
+        service = ScreeningService(settings, metrics, risk_config)
         app.state.service = service
         admin_key = service.first_admin_key()
         if admin_key and settings.print_admin_key:

@@ -21,7 +21,7 @@ import typing
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -37,6 +37,30 @@ from xscreen.serving.manifest import Manifest, Money
 LEVELS = ("low", "medium", "high")
 ACTIONS = {"low": "release", "medium": "review", "high": "inspect"}
 ROLES = ("shipper", "consignee", "consignee_id", "address", "seller", "platform")
+# The names factors carry: a rule's name, or "<rule>.<class or role>" for the per-class and
+# per-role rules. ``factor_weights`` keys are either.
+PER_CLASS_RULES = ("detection", "declared_content")
+RULE_NAMES = (*PER_CLASS_RULES, "weight", "item_count", "counterfeit_lot", "brand_value",
+              "low_value", "dense_area", "party_history", "first_time_shipper", "origin", "route",
+              "mail_order", "controlled_goods", "vague_description", "unknown_currency",
+              "unknown_hs_code")
+
+
+def is_factor_key(key: str) -> bool:
+    """A rule name, ``detection.<class>``, ``declared_content.<class>`` or
+    ``party_history.<role>``."""
+    rule, _, part = key.partition(".")
+    if not part:
+        return rule in RULE_NAMES
+    return (rule in PER_CLASS_RULES and part in CLASSES) or (
+        rule == "party_history" and part in ROLES)
+
+
+def factor_weight(weights: dict[str, float], name: str) -> float:
+    """The multiplier of a factor: its own name's, else its rule's, else 1."""
+    if name in weights:
+        return weights[name]
+    return weights.get(name.partition(".")[0], 1.0)
 _FUZZY_ROLES = frozenset({"shipper", "consignee", "address"})   # ids link only when equal
 _FUZZY_MIN_CHARS = 6          # shorter names ("li wei") link only when equal
 
@@ -169,6 +193,9 @@ class RiskConfig:
     unknown_codes: PointsRule
     currencies: dict[str, float]
     hs_chapters: dict[str, str]
+    # optional: multipliers of factors' points, by factor name ("detection.gold") or rule
+    # ("party_history"); usually written by `xscreen risk fit` from operators' verdicts
+    factor_weights: dict[str, float] = field(default_factory=dict)
 
 
 def load_risk_config(path: str | Path | None = None) -> RiskConfig:
@@ -212,11 +239,13 @@ def _build(kind: type, values: Any, where: str) -> Any:
         if key not in names:
             raise RiskConfigError(_join(where, key), f"is unknown; known keys here: "
                                   f"{', '.join(names)}")
+    optional = {f.name for f in fields(kind)
+                if f.default is not MISSING or f.default_factory is not MISSING}
     for name in names:
-        if name not in values:
+        if name not in values and name not in optional:
             raise RiskConfigError(_join(where, name), "is missing")
     return kind(**{name: _convert(hints[name], values[name], _join(where, name))
-                   for name in names})
+                   for name in names if name in values})
 
 
 def _join(where: str, key: Any) -> str:
@@ -274,6 +303,9 @@ def _check(config: RiskConfig) -> None:
     _check_keys(config.party_history.roles, "party_history.roles", lambda k: k in ROLES,
                 f"one of {', '.join(ROLES)}")
     _check_codes(config)
+    _check_keys(config.factor_weights, "factor_weights", is_factor_key,
+                "a factor name (detection.<class>, declared_content.<class>, "
+                "party_history.<role>) or a rule name")
 
 
 def _check_codes(config: RiskConfig) -> None:
@@ -602,10 +634,19 @@ def risk(findings: Sequence[Finding], manifest: Manifest | None, history: PartyH
     """Score one parcel (see the module docstring); ``manifest`` and ``history`` may be None."""
     evidence = gather(findings, manifest or Manifest(), history, config, scan)
     factors = tuple(factor for rule in RULES for factor in rule(evidence))
+    if config.factor_weights:
+        factors = _weighted(factors, config.factor_weights)
     points = sum(factor.points for factor in factors)
     score = round(100.0 * (1.0 - math.exp(-points / config.saturation_points)), 1)
     level = level_of(score, config.bands)
     return RiskAssessment(score, level, ACTIONS[level], factors, config.version)
+
+
+def _weighted(factors: tuple[Factor, ...], weights: dict[str, float]) -> tuple[Factor, ...]:
+    """Each factor's points times its weight; a factor weighted to nothing is left out."""
+    scaled = (Factor(f.name, round(f.points * factor_weight(weights, f.name), 1), f.detail)
+              for f in factors)
+    return tuple(f for f in scaled if f.points > 0)
 
 
 def level_of(score: float, bands: Bands) -> str:

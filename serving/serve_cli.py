@@ -10,6 +10,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--model", help="model bundle to serve (default: the registry's active "
                                         "version, else the packaged default; or XSCREEN_MODEL)")
+    parser.add_argument("--risk-config", dest="risk_config",
+                        help="risk YAML (default: the packaged serving/risk.yaml; or "
+                             "XSCREEN_RISK_CONFIG); checked at start-up")
     parser.add_argument("--home", help="state folder (default $XSCREEN_HOME or ./var)")
     parser.add_argument("--threads", type=int,
                         help="ONNX Runtime threads in all (default: every core)")
@@ -42,7 +45,8 @@ def main(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, got {args.port}")
-    settings = load_settings(home=args.home, model=args.model, ort_threads=args.threads,
+    settings = load_settings(home=args.home, model=args.model, risk_config=args.risk_config,
+                             ort_threads=args.threads,
                              max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                              inference_workers=args.inference_workers)
     limit_malloc_arenas()

@@ -40,7 +40,7 @@ from xscreen.serving.manifest import parse_manifest
 from xscreen.serving.metrics import Metrics
 from xscreen.serving.pipeline import Upload, decode_upload, screen_decoded
 from xscreen.serving.registry import ModelRegistry, RegistryEntry
-from xscreen.serving.risk import party_keys
+from xscreen.serving.risk import RiskConfig, load_risk_config, party_keys
 from xscreen.serving.settings import PACKAGED_MODEL, Settings
 from xscreen.serving.store import ApiKey, DbPartyHistory, Scan, ScanParty, Verdict
 
@@ -68,7 +68,8 @@ def require_role(principal: Principal, *roles: str) -> None:
 class ScreeningService:
     """One instance per process: the database, blob store, registry and batcher."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None,
+                 risk_config: RiskConfig | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,10 @@ class ScreeningService:
         self.batcher = MicroBatcher(None, settings.max_batch, settings.max_wait_ms, self.metrics,
                                     workers)
         self.history = DbPartyHistory(self.sessions)
+        # read and validated at start-up: a broken file stops the service with the key named
+        self.risk_config = risk_config or load_risk_config(settings.risk_config)
+        log.info("risk configuration %s from %s", self.risk_config.version,
+                 settings.risk_config or "the packaged serving/risk.yaml")
         self.model_problem: str | None = "no model loaded yet"
         self._activation = threading.Lock()
         self._stopping = threading.Event()
@@ -261,7 +266,8 @@ class ScreeningService:
 
     def _screen(self, scan_id: str, scan: DecodedScan, manifest: Any,
                 timings: dict[str, float] | None = None) -> None:
-        result = screen_decoded(scan, manifest, self.batcher, self.history, None, timings)
+        result = screen_decoded(scan, manifest, self.batcher, self.history, self.risk_config,
+                                timings)
         body = result.to_dict()
         stored = {key: body[key] for key in ("detections", "risk", "model", "timings_ms")}
         # party keys join the history with the result, so a parcel never counts as its own past

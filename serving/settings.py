@@ -23,6 +23,7 @@ class Settings:
     home: Path = Path("var")
     database_url: str = ""                 # empty: SQLite at $XSCREEN_HOME/xscreen.db
     model: Path | None = None              # None: the registry's active model, else the default
+    risk_config: Path | None = None        # None: the packaged serving/risk.yaml
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 64_000_000
     min_side: int = 16
@@ -54,7 +55,8 @@ class Settings:
 
 
 _ENV = {"XSCREEN_HOME": "home", "XSCREEN_DATABASE_URL": "database_url",
-        "XSCREEN_MODEL": "model", "XSCREEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
+        "XSCREEN_MODEL": "model", "XSCREEN_RISK_CONFIG": "risk_config",
+        "XSCREEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
         "XSCREEN_MAX_PIXELS": "max_pixels", "XSCREEN_ORT_THREADS": "ort_threads",
         "XSCREEN_MAX_BATCH": "max_batch", "XSCREEN_MAX_WAIT_MS": "max_wait_ms",
         "XSCREEN_ORT_SPINNING": "ort_spinning", "XSCREEN_INFERENCE_WORKERS": "inference_workers"}
@@ -73,7 +75,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     if unknown:
         raise UsageError(f"unknown settings {', '.join(unknown)}")
     values.update({k: v for k, v in overrides.items() if v is not None})
-    for name in ("home", "model"):
+    for name in ("home", "model", "risk_config"):
         if isinstance(values.get(name), str):
             values[name] = Path(values[name])
     return Settings(**values)

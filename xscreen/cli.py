@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("xscreen.serving.models_cli",
                "the model registry: list, show, add, activate, rollback"),
     "keys": ("xscreen.serving.keys_cli", "create API keys"),
+    "risk": ("xscreen.serving.risk_cli",
+             "check a risk configuration, or fit its weights to the operators' verdicts"),
 }
 
 
