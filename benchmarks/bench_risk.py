@@ -42,7 +42,7 @@ import numpy as np
 from xscreen import CLASSES
 from xscreen.serving.manifest import Manifest
 from xscreen.serving.risk import Finding, RiskConfig, load_risk_config, risk
-from xscreen.serving.risk_fit import Labelled, RiskFit, fit_weights, report_lines
+from xscreen.serving.risk_fit import Labelled, RiskFit, fit_weights, report_lines, roc_auc
 from xscreen.serving.scenarios import Parcel, Scenario, ScenarioConfig, generate
 
 Detect = Callable[[Parcel], list[Finding]]
@@ -80,32 +80,6 @@ def share_found(scores: Sequence[float], truth: Sequence[bool], budget: float) -
         if used >= slots:
             break
     return found / float(positive.sum())
-
-
-def roc_auc(scores: Sequence[float], truth: Sequence[bool]) -> float:
-    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted as one half."""
-    score = np.asarray(scores, np.float64)
-    positive = np.asarray(truth, bool)
-    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    ranks = _average_ranks(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, tied values sharing their average rank."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), np.float64)
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        ranks[order[start:end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
-    return ranks
 
 
 def oracle_detector(miss_rate: float, false_alarms: float, seed: int) -> Detect:
