@@ -1,7 +1,8 @@
 """Training data: COCO images read through ``load_dataset``, augmented, then letterboxed.
 
-The letterbox is :func:`xscreen.models.preprocess.letterbox`, the same function serving uses;
-training only asks for square padding so that images batch.
+The letterbox is :func:`xscreen.models.preprocess.letterbox`, the same function serving uses.
+Training asks for square padding so that images batch, or (``rect``) the serving letterbox
+itself, and :func:`collate` pads each batch to its largest image.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from xscreen.datasets.coco import Dataset, ImageRecord
 from xscreen.errors import DatasetError, ImageDecodeError
 from xscreen.models.imageio import read_rgb_file
 from xscreen.models.losses import Targets
-from xscreen.models.preprocess import letterbox
+from xscreen.models.preprocess import PAD_VALUE, letterbox
 from xscreen.training.config import AugmentConfig
 
 WHITE = (255, 255, 255)
@@ -84,13 +85,15 @@ def shrink_to(image: np.ndarray, boxes: np.ndarray,
 
 
 class DetectionDataset(TorchDataset):
-    """Letterboxed images [3, S, S] and :class:`Targets` in input pixels."""
+    """Letterboxed images [3, S, S] (``rect``: [3, H, W], long side S, the other a multiple of
+    32) and :class:`Targets` in input pixels."""
 
     def __init__(self, dataset: Dataset, input_size: int, augment: AugmentConfig | None = None,
                  threat_projector: ThreatProjector | None = None, tip_probability: float = 0.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, rect: bool = False) -> None:
         self.dataset = dataset
         self.input_size = input_size
+        self.rect = rect
         self.augmentations = build_augmentations(augment) if augment is not None else None
         self.threat_projector = threat_projector
         self.tip_probability = tip_probability
@@ -112,7 +115,7 @@ class DetectionDataset(TorchDataset):
             image = out["image"]
             boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
             labels = np.asarray(out["labels"], dtype=np.int64)
-        array, info = letterbox(image, self.input_size, square=True)
+        array, info = letterbox(image, self.input_size, square=not self.rect)
         return torch.from_numpy(array), Targets(torch.from_numpy(boxes * info.scale),
                                                 torch.from_numpy(labels))
 
@@ -126,9 +129,17 @@ class DetectionDataset(TorchDataset):
 
 
 def collate(batch: list[tuple[torch.Tensor, Targets]]) -> tuple[torch.Tensor, list[Targets]]:
-    """Stack the images; keep each image's targets apart (their box counts differ)."""
+    """Stack the images, padded right and bottom with white to the batch's largest height and
+    width (letterboxes sit top-left, so boxes stay put); keep each image's targets apart."""
     images, targets = zip(*batch, strict=True)
-    return torch.stack(images), list(targets)
+    height = max(image.shape[1] for image in images)
+    width = max(image.shape[2] for image in images)
+    if all(image.shape[1:] == (height, width) for image in images):
+        return torch.stack(images), list(targets)
+    out = torch.full((len(images), images[0].shape[0], height, width), PAD_VALUE)
+    for index, image in enumerate(images):
+        out[index, :, :image.shape[1], :image.shape[2]] = image
+    return out, list(targets)
 
 
 def load_threat_projector() -> ThreatProjector:

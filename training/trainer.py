@@ -163,11 +163,13 @@ class Trainer:
             self.model, forward_sync_buffers=False) if world.distributed else self.model
         projector = load_threat_projector() if config.online_tip else None
         self.new_data = DetectionDataset(train_set, config.input_size, config.augment,
-                                         projector, config.tip_probability, config.seed)
+                                         projector, config.tip_probability, config.seed,
+                                         config.rect)
         self.replay_size = len(replay_set.images) if replay_set is not None else 0
         self.train_data: TorchDataset = self.new_data if replay_set is None else ConcatDataset([
             self.new_data, DetectionDataset(replay_set, config.input_size, config.augment,
-                                            projector, config.tip_probability, config.seed)])
+                                            projector, config.tip_probability, config.seed,
+                                            config.rect)])
         self.val_set = val_set
         self.run_dir = run_dir
         self.lineage = lineage or {}

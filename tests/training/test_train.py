@@ -197,3 +197,40 @@ def test_online_tip_adds_threats_to_training_samples(tiny_dataset: Path, tmp_pat
     assert all(n >= 0 for n in extra) and sum(extra) >= 2
     config = fast_config(tmp_path, FAST + "online_tip: true\ntip_probability: 0.5\n")
     assert main(train_args(tiny_dataset, tmp_path / "run", config, 1)) == 0
+
+
+def test_rect_samples_are_the_serving_letterbox_and_batches_pad_white(tiny_dataset: Path) -> None:
+    from xscreen.models.preprocess import letterbox
+    from xscreen.training.data import read_rgb
+
+    dataset = load_dataset(tiny_dataset)
+    rect = DetectionDataset(dataset, 128, rect=True)
+    image, targets = rect[0]
+    served, _ = letterbox(read_rgb(dataset.image_path(dataset.images[0])), 128)
+    assert image.shape == (3, 96, 128) and torch.equal(image, torch.from_numpy(served))
+    square_image, square_targets = DetectionDataset(dataset, 128)[0]
+    assert square_image.shape == (3, 128, 128)
+    assert torch.equal(targets.boxes, square_targets.boxes)     # top-left: boxes do not move
+    # a batch of mixed shapes is padded right and bottom with white, images kept as they are
+    tall = torch.zeros(3, 128, 96)
+    batch, kept = collate([(image, targets), (tall, targets)])
+    assert batch.shape == (2, 3, 128, 128)
+    assert torch.equal(batch[0, :, :96, :], image) and bool((batch[0, :, 96:, :] == 1).all())
+    assert torch.equal(batch[1, :, :, :96], tall) and bool((batch[1, :, :, 96:] == 1).all())
+    assert kept == [targets, targets]
+    same, _ = collate([(image, targets), (image, targets)])
+    assert same.shape == (2, 3, 96, 128)
+
+
+def test_rect_turns_quarter_turns_off_and_refuses_them_when_asked(tiny_dataset: Path,
+                                                                  tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[
+                                                                      str]) -> None:
+    assert load_config(None, {"rect": True}).augment.rotate90 == 0.0
+    assert load_config(None, {}).augment.rotate90 == 0.5
+    asked = fast_config(tmp_path, FAST.replace("rotate90: 0.0", "rotate90: 0.5"))
+    run = tmp_path / "run"
+    assert main([*train_args(tiny_dataset, run, asked, 1), "--rect"]) == 2
+    assert "rect batches need augment.rotate90: 0" in capsys.readouterr().err
+    assert main([*train_args(tiny_dataset, run, fast_config(tmp_path), 1), "--rect"]) == 0
+    assert load_config(run / "config.yaml").rect
