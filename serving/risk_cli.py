@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--version", help="version of the fitted file (default: base-fit-<time>)")
     fit.add_argument("--min-parcels", type=int, default=10,
                      help="a factor must fire in this many parcels to be fitted (default 10)")
+    fit.add_argument("--holdout", type=float, default=0.25,
+                     help="share of verdicts set aside to check a fit on parcels it did not see "
+                          "(default 0.25; the written weights use every verdict)")
     fit.add_argument("--force", action="store_true", help="overwrite --out")
 
 
@@ -53,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from xscreen.serving import store
     from xscreen.serving.risk import load_risk_config, risk_config_from_dict
-    from xscreen.serving.risk_fit import fit_weights, report_lines
+    from xscreen.serving.risk_fit import fit_weights, holdout_check, report_lines
     from xscreen.serving.settings import load_settings
 
     out = Path(args.out)
@@ -61,6 +64,8 @@ def _fit(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} exists; pass --force to overwrite it")
     if args.min_parcels < 1:
         raise UsageError(f"--min-parcels must be at least 1, got {args.min_parcels}")
+    if not 0 < args.holdout < 1:
+        raise UsageError(f"--holdout must be in (0, 1), got {args.holdout}")
     base = load_risk_config(args.config)
     settings = load_settings(home=args.home, database_url=args.database_url)
     if settings.database_url == "" and not (settings.home / "xscreen.db").is_file():
@@ -74,6 +79,7 @@ def _fit(args: argparse.Namespace) -> int:
                          f"the risk configuration (verdicts by version: {seen}); pass the "
                          "--config those parcels were assessed with")
     fit = fit_weights(rows, base, min_parcels=args.min_parcels)
+    check = holdout_check(rows, base, args.holdout, min_parcels=args.min_parcels)
     values = _base_values(args.config)
     values["version"] = args.version or (
         f"{base.version}-fit-{datetime.now(UTC).strftime('%Y%m%d-%H%M')}")
@@ -83,8 +89,10 @@ def _fit(args: argparse.Namespace) -> int:
               f"{fit.parcels} verdicts ({fit.confirmed} confirmed)\n# on parcels assessed under "
               f"{base.version!r}. See docs/risk.md for what a fit can and cannot know.\n")
     out.write_text(header + yaml.safe_dump(values, sort_keys=False, allow_unicode=True))
-    for line in report_lines(fit):
+    for line in report_lines(fit, check):
         print(line)
+    if check is None:
+        print("no held-out check: too few verdicts of one outcome to set some aside")
     print(f"wrote {out} (version {values['version']}); serve it with "
           f"`xscreen serve --risk-config {out}`")
     return 0

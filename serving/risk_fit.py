@@ -107,6 +107,39 @@ def fit_weights(rows: Sequence[Labelled], config: RiskConfig, min_parcels: int =
                    roc_auc(after, labels), unfitted)
 
 
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """ROC AUC on verdicts the fit did not see: before (base weights) and after."""
+
+    parcels: int
+    confirmed: int
+    auc_before: float
+    auc_after: float
+
+
+def holdout_check(rows: Sequence[Labelled], config: RiskConfig, share: float = 0.25,
+                  seed: int = 0, min_parcels: int = 10) -> HoldoutCheck | None:
+    """Fit on a random ``1 - share`` of ``rows`` and score the rest with the base weights and
+    with the fitted ones; None when either part lacks one of the outcomes."""
+    if not 0 < share < 1:
+        raise RiskFitError(f"the held-out share must be in (0, 1), got {share}")
+    picked = np.random.default_rng(seed).random(len(rows)) < share
+    held = [row for row, out in zip(rows, picked, strict=True) if out]
+    kept = [row for row, out in zip(rows, picked, strict=True) if not out]
+    outcomes = {row.contraband for row in held}
+    if len(outcomes) < 2 or len({row.contraband for row in kept}) < 2:
+        return None
+    try:
+        fit = fit_weights(kept, config, min_parcels=min_parcels)
+    except RiskFitError:
+        return None
+    multipliers = {f.name: f.multiplier for f in fit.factors}
+    truth = [row.contraband for row in held]
+    before = [sum(row.points.values()) for row in held]
+    after = [sum(p * multipliers.get(n, 1.0) for n, p in row.points.items()) for row in held]
+    return HoldoutCheck(len(held), sum(truth), roc_auc(before, truth), roc_auc(after, truth))
+
+
 def _nonnegative_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
     """Coefficients (>= 0) of a logistic regression with a free intercept (L-BFGS-B)."""
     n, k = x.shape
@@ -148,7 +181,7 @@ def roc_auc(scores: Sequence[float], truth: Sequence[bool] | np.ndarray) -> floa
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def report_lines(fit: RiskFit) -> list[str]:
+def report_lines(fit: RiskFit, check: HoldoutCheck | None = None) -> list[str]:
     """What ``xscreen risk fit`` prints: the data, each factor's new weight, the AUCs."""
     lines = [f"fitted on {fit.parcels} parcels with a verdict ({fit.confirmed} confirmed)",
              f"{'factor':<30}{'fired':>7}{'confirmed':>11}{'x points':>10}{'weight':>9}"]
@@ -158,5 +191,9 @@ def report_lines(fit: RiskFit) -> list[str]:
     if fit.unfitted:
         lines.append(f"kept (fired too rarely to fit): {', '.join(fit.unfitted)}")
     lines.append(f"ROC AUC on these verdicts: {fit.auc_before:.3f} before, {fit.auc_after:.3f} "
-                 "after (in-sample: judge a fit on parcels it did not see)")
+                 "after (in-sample)")
+    if check is not None:
+        lines.append(f"ROC AUC on {check.parcels} held-out verdicts ({check.confirmed} confirmed; "
+                     f"fitted on the others): {check.auc_before:.3f} before, "
+                     f"{check.auc_after:.3f} after")
     return lines

@@ -29,7 +29,13 @@ from xscreen.serving.risk import (
     risk,
     risk_config_from_dict,
 )
-from xscreen.serving.risk_fit import Labelled, RiskFitError, fit_weights, roc_auc
+from xscreen.serving.risk_fit import (
+    Labelled,
+    RiskFitError,
+    fit_weights,
+    holdout_check,
+    roc_auc,
+)
 
 DEFAULT_PATH = Path(__file__).parents[2] / "serving" / "risk.yaml"
 DEFAULT: dict[str, Any] = yaml.safe_load(DEFAULT_PATH.read_text())
@@ -160,6 +166,17 @@ def test_fit_multiplies_the_base_weights_and_keeps_rare_factors() -> None:
     assert risk_config_from_dict(values).factor_weights == fit.weights
 
 
+def test_holdout_check_scores_parcels_the_fit_did_not_see() -> None:
+    rows = stream(600, seed=1)
+    check = holdout_check(rows, CONFIG, share=0.3, seed=2)
+    assert check is not None and 120 < check.parcels < 240
+    assert check.auc_after > check.auc_before
+    one_outcome = [Labelled({"weight": 20.0}, True)] * 30 + [Labelled({}, False)] * 2
+    assert holdout_check(one_outcome, CONFIG, share=0.1, seed=0) is None
+    with pytest.raises(RiskFitError, match="held-out share"):
+        holdout_check(rows, CONFIG, share=1.0)
+
+
 @pytest.mark.parametrize(("rows", "words"), [
     ([], "no assessed parcels"),
     ([Labelled({"weight": 20.0}, True)] * 20, "both outcomes"),
@@ -224,6 +241,7 @@ def test_risk_fit_from_the_database_and_serve_it(reviewed: tuple[Path, str], tmp
                    str(out), "--min-parcels", "5", "--version", "site-fit-1") == 0
     printed = capsys.readouterr().out
     assert "fitted on 32 parcels with a verdict (16 confirmed)" in printed
+    assert "held-out verdicts" in printed or "no held-out check" in printed
     fitted = load_risk_config(out)
     assert fitted.version == "site-fit-1"
     # mail order told seizures apart here; the model's detections (on every parcel) did not
@@ -257,6 +275,8 @@ def test_risk_fit_bad_inputs(reviewed: tuple[Path, str], tmp_path: Path,
     assert "no verdicts on parcels assessed under version 'another-version'" in error
     assert f"{CONFIG.version} (32)" in error
     assert not out.exists()
+    assert run_cli("fit", *common, "--holdout", "1.5") == 2
+    assert "--holdout must be in (0, 1)" in capsys.readouterr().err
     assert run_cli("fit", *common, "--min-parcels", "1000") != 0
     assert "no factor fired in 1000" in capsys.readouterr().err
     out.write_text("keep me")
