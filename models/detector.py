@@ -106,6 +106,11 @@ class HeadOutputs:
     points: Tensor
     strides: Tensor
 
+    def to_float(self) -> HeadOutputs:
+        """The predictions in float32 (after a bfloat16 autocast forward pass)."""
+        return HeadOutputs(self.class_logits.float(), self.box_distances.float(),
+                           self.centerness.float(), self.points, self.strides)
+
 
 class Detector(nn.Module):
     """Backbone, FPN and per-level heads; :meth:`forward` returns :class:`HeadOutputs`."""

@@ -73,6 +73,9 @@ class TrainConfig:
     # 1000x700 scan trains at 512x384 instead of 512x512: a quarter less compute per image.
     # Turns augment.rotate90 off (a quarter turn would mix landscape and portrait in a batch).
     rect: bool = False
+    # bfloat16 autocast of the forward pass (the losses stay float32): faster on CPUs with
+    # AVX512-BF16 or AMX, and on GPUs; benchmarks/bench_train.py measures it.
+    bf16: bool = False
     # Hook: online threat-image projection of threats into benign scans. Off until
     # xscreen.datasets.tip provides project_threat(...); see training/data.py.
     online_tip: bool = False

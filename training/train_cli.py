@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int,
                         help="torch threads (default 2; use 1 on a machine busy with other work)")
     parser.add_argument("--workers", type=int, help="data loader processes (default 1)")
+    parser.add_argument("--bf16", action="store_true", default=None,
+                        help="bfloat16 autocast forward pass (faster on CPUs with AVX512-BF16 "
+                             "or AMX; see benchmarks/bench_train.py)")
     parser.add_argument("--rect", action="store_true", default=None,
                         help="rectangular batches, letterboxed as serving does: a quarter less "
                              "compute on 10:7 scans; no quarter-turn augmentation")
@@ -47,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
 
     overrides = {key: getattr(args, key) for key in
                  ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
-                  "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect")}
+                  "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect",
+                  "bf16")}
     config = load_config(args.config, overrides)
     progress = train(config, given={key for key, value in overrides.items() if value is not None})
     if os.environ.get("RANK", "0") != "0":

@@ -224,7 +224,13 @@ class Trainer:
                 if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
                     module.eval()   # running statistics stay as the parent learnt them
         images = images.contiguous(memory_format=torch.channels_last)
-        losses = detection_loss(self.step_model(images), targets)
+        if self.config.bf16:
+            with torch.autocast(images.device.type, dtype=torch.bfloat16):
+                outputs = self.step_model(images)
+            outputs = outputs.to_float()
+        else:
+            outputs = self.step_model(images)
+        losses = detection_loss(outputs, targets)
         total = sum(losses.values(), torch.zeros(()))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()

@@ -50,10 +50,12 @@ def _one_torch_thread(one_torch_thread: None) -> None:
     """Every test here trains on one thread (conftest's fixture)."""
 
 
-def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bf16", [False, True])
+def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path, bf16: bool) -> None:
     torch.manual_seed(0)
     config = load_config(fast_config(tmp_path), {"data": str(tiny_dataset), "out": str(tmp_path),
-                                                "model": "xscreen_tiny", "input_size": 128})
+                                                "model": "xscreen_tiny", "input_size": 128,
+                                                "bf16": bf16})
     dataset = load_dataset(tiny_dataset)
     trainer = Trainer(config, build_model("xscreen_tiny"), dataset, None, tmp_path)
     images, targets = collate([DetectionDataset(dataset, 128)[i] for i in range(4)])
