@@ -127,6 +127,7 @@ def command_line(config: TrainConfig) -> str:
         parts += ["--init", config.init]
     if config.replay:
         parts += ["--replay", config.replay, "--replay-ratio", f"{config.replay_ratio:g}"]
+    parts += [flag for flag, on in (("--rect", config.rect), ("--bf16", config.bf16)) if on]
     return shlex.join(parts)
 
 

@@ -236,3 +236,12 @@ def test_rect_turns_quarter_turns_off_and_refuses_them_when_asked(tiny_dataset: 
     assert "rect batches need augment.rotate90: 0" in capsys.readouterr().err
     assert main([*train_args(tiny_dataset, run, fast_config(tmp_path), 1), "--rect"]) == 0
     assert load_config(run / "config.yaml").rect
+
+
+def test_command_line_repeats_rect_and_bf16() -> None:
+    from xscreen.training.trainer import command_line
+
+    plain = command_line(load_config(None, {"data": "d", "out": "o"}))
+    assert "--rect" not in plain and "--bf16" not in plain
+    both = command_line(load_config(None, {"data": "d", "out": "o", "rect": True, "bf16": True}))
+    assert both.endswith("--rect --bf16")
