@@ -12,29 +12,27 @@ them alike (the first is the baseline every other is compared with):
     python benchmarks/bench_train.py [--data var/data/train] [--model xscreen_s] [--size 512]
         [--batch 8] [--batches 6] [--rounds 3] [--threads 2]
 
-It times the step only (forward, loss, backward, AdamW, EMA), not the data loader, which
+It times ``Trainer.run_step`` (forward, loss, backward, AdamW, EMA), not the data loader, which
 runs beside it in its own process during training. Report the machine with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import platform
 import statistics
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from xscreen.datasets.coco import load_dataset
+from xscreen.datasets.coco import Dataset, load_dataset
 from xscreen.models.detector import build_model
-from xscreen.models.losses import Targets, detection_loss
+from xscreen.models.losses import Targets
 from xscreen.training.config import AugmentConfig, TrainConfig
 from xscreen.training.data import DetectionDataset, collate
-from xscreen.training.ema import ModelEma
-from xscreen.training.trainer import build_optimizer
+from xscreen.training.trainer import Trainer
 
 VARIANTS = ("square", "rect", "square+bf16", "rect+bf16")
 
@@ -50,33 +48,12 @@ def batches(data: Path, size: int, batch: int, count: int, rect: bool,
             for k in range(count)]
 
 
-class Stepper:
-    """A model, optimiser and EMA taking training steps, optionally under bfloat16 autocast."""
-
-    def __init__(self, model_name: str, bf16: bool) -> None:
-        torch.manual_seed(0)
-        self.model = build_model(model_name).to(memory_format=torch.channels_last).train()
-        self.optimizer = build_optimizer(self.model, TrainConfig())
-        self.ema = ModelEma(self.model)
-        self.bf16 = bf16
-
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.bf16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def step(self, images: torch.Tensor, targets: list[Targets]) -> float:
-        images = images.contiguous(memory_format=torch.channels_last)
-        with self._autocast():
-            outputs = self.model(images)
-        losses = detection_loss(outputs.to_float(), targets)
-        total = sum(losses.values(), torch.zeros(()))
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
-        self.optimizer.step()
-        self.ema.update(self.model)
-        return float(total.item())
+def trainer(model_name: str, bf16: bool, dataset: Dataset, run_dir: Path) -> Trainer:
+    """The training code's own :class:`Trainer` (its ``run_step`` is what gets timed)."""
+    torch.manual_seed(0)
+    config = TrainConfig(data=str(dataset.root), out=str(run_dir), model=model_name, bf16=bf16,
+                         threads=torch.get_num_threads())
+    return Trainer(config, build_model(model_name), dataset, None, run_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,15 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} threads; {args.model}, batch {args.batch}; input shapes: square "
           f"{shapes[False]}, rect {shapes[True]}")
-    steppers = {name: Stepper(args.model, "bf16" in name) for name in args.variants}
+    dataset = load_dataset(args.data)
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    steppers = {name: trainer(args.model, "bf16" in name, dataset, run_dir)
+                for name in args.variants}
     for name, stepper in steppers.items():            # warm-up: allocator, oneDNN kernels
-        stepper.step(*data["rect" in name][0])
+        stepper.run_step(*data["rect" in name][0])
     rates: dict[str, list[float]] = {name: [] for name in args.variants}
     for _ in range(args.rounds):
         for name, stepper in steppers.items():
             started = time.perf_counter()
             for images, targets in data["rect" in name]:
-                stepper.step(images, targets)
+                stepper.run_step(images, targets)
             rates[name].append(args.batch * args.batches / (time.perf_counter() - started))
     baseline = max(rates[args.variants[0]])
     print(f"\n{'variant':<14}{'best img/s':>12}{'median':>10}{'vs ' + args.variants[0]:>14}")
