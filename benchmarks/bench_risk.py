@@ -42,7 +42,14 @@ import numpy as np
 from xscreen import CLASSES
 from xscreen.serving.manifest import Manifest
 from xscreen.serving.risk import Finding, RiskConfig, load_risk_config, risk
-from xscreen.serving.risk_fit import Labelled, RiskFit, fit_weights, report_lines, roc_auc
+from xscreen.serving.risk_fit import (
+    Labelled,
+    RiskFit,
+    fit_weights,
+    points_by_name,
+    report_lines,
+    roc_auc,
+)
 from xscreen.serving.scenarios import Parcel, Scenario, ScenarioConfig, generate
 
 Detect = Callable[[Parcel], list[Finding]]
@@ -141,9 +148,7 @@ def fit_on_stream(scenario: Scenario, detect: Detect, config: RiskConfig, verdic
         assessment = risk(detect(parcel), parcel.manifest, scenario.history, config,
                           parcel.facts)
         if verdicts == "all" or assessment.level != "low" or rng.random() < audit:
-            points: dict[str, float] = {}
-            for factor in assessment.factors:
-                points[factor.name] = points.get(factor.name, 0.0) + factor.points
+            points = points_by_name((f.name, f.points) for f in assessment.factors)
             rows.append(Labelled(points, parcel.contraband))
     return fit_weights(rows, config)
 

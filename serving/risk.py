@@ -37,6 +37,8 @@ from xscreen.serving.manifest import Manifest, Money
 LEVELS = ("low", "medium", "high")
 ACTIONS = {"low": "release", "medium": "review", "high": "inspect"}
 ROLES = ("shipper", "consignee", "consignee_id", "address", "seller", "platform")
+_FUZZY_ROLES = frozenset({"shipper", "consignee", "address"})   # ids link only when equal
+_FUZZY_MIN_CHARS = 6          # shorter names ("li wei") link only when equal
 # The names factors carry: a rule's name, or "<rule>.<class or role>" for the per-class and
 # per-role rules. ``factor_weights`` keys are either.
 PER_CLASS_RULES = ("detection", "declared_content")
@@ -61,8 +63,6 @@ def factor_weight(weights: dict[str, float], name: str) -> float:
     if name in weights:
         return weights[name]
     return weights.get(name.partition(".")[0], 1.0)
-_FUZZY_ROLES = frozenset({"shipper", "consignee", "address"})   # ids link only when equal
-_FUZZY_MIN_CHARS = 6          # shorter names ("li wei") link only when equal
 
 # ---------------------------------------------------------------------------------------------
 # Configuration (serving/risk.yaml)

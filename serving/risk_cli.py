@@ -111,7 +111,7 @@ def verdict_rows(sessions: Any, version: str) -> tuple[list[Any], Counter[str]]:
     under ``version`` (a parcel's latest verdict counts), and verdicts per version seen."""
     from sqlalchemy import select
 
-    from xscreen.serving.risk_fit import Labelled
+    from xscreen.serving.risk_fit import Labelled, points_by_name
     from xscreen.serving.store import Scan, Verdict
 
     latest: dict[str, tuple[Any, str]] = {}
@@ -128,8 +128,6 @@ def verdict_rows(sessions: Any, version: str) -> tuple[list[Any], Counter[str]]:
         versions[seen_version] += 1
         if seen_version != version:
             continue
-        points: dict[str, float] = {}
-        for factor in assessment.get("factors", []):
-            points[factor["name"]] = points.get(factor["name"], 0.0) + float(factor["points"])
+        points = points_by_name((f["name"], f["points"]) for f in assessment.get("factors", []))
         rows.append(Labelled(points, decision == "threat_confirmed"))
     return rows, versions

@@ -20,7 +20,7 @@ that never sent parcels to review is under-represented (the docs say more, docs/
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +40,19 @@ class Labelled:
 
     points: Mapping[str, float]
     contraband: bool
+
+
+def points_by_name(factors: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """An assessment's (name, points) pairs as points per factor name (same names add up)."""
+    points: dict[str, float] = {}
+    for name, value in factors:
+        points[name] = points.get(name, 0.0) + float(value)
+    return points
+
+
+def _rescored(row: Labelled, multipliers: Mapping[str, float]) -> float:
+    """A row's total points with each factor times its multiplier (1 when not fitted)."""
+    return sum(p * multipliers.get(n, 1.0) for n, p in row.points.items())
 
 
 @dataclass(frozen=True)
@@ -100,9 +113,9 @@ def fit_weights(rows: Sequence[Labelled], config: RiskConfig, min_parcels: int =
         weights[name] = weight
         results.append(FactorFit(name, fired[name], int(sum(labels[x[:, index] > 0])),
                                  float(multipliers[index]), weight))
+    by_name = {name: float(m) for name, m in zip(fitted, multipliers, strict=True)}
     before = [sum(row.points.values()) for row in rows]
-    after = [sum(p * float(multipliers[fitted.index(n)]) if n in fitted else p
-                 for n, p in row.points.items()) for row in rows]
+    after = [_rescored(row, by_name) for row in rows]
     return RiskFit(weights, results, len(rows), confirmed, roc_auc(before, labels),
                    roc_auc(after, labels), unfitted)
 
@@ -136,7 +149,7 @@ def holdout_check(rows: Sequence[Labelled], config: RiskConfig, share: float = 0
     multipliers = {f.name: f.multiplier for f in fit.factors}
     truth = [row.contraband for row in held]
     before = [sum(row.points.values()) for row in held]
-    after = [sum(p * multipliers.get(n, 1.0) for n, p in row.points.items()) for row in held]
+    after = [_rescored(row, multipliers) for row in held]
     return HoldoutCheck(len(held), sum(truth), roc_auc(before, truth), roc_auc(after, truth))
 
 
