@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -102,7 +101,7 @@ def screen_decoded(scan: DecodedScan, manifest: Any, model: Infer, history: Any 
 def assess(records: list[dict[str, Any]], manifest: Any, history: Any, risk_config: Any,
            scan: DecodedScan) -> dict[str, Any]:
     """The risk score of detection records plus manifest and party history, as a dict."""
-    config = risk_config if risk_config is not None else default_risk_config()
+    config = risk_config if risk_config is not None else risk_engine.default_risk_config()
     findings = [risk_engine.Finding(r["label"], float(r["score"]), _box(r["box"]))
                 for r in records]
     facts = risk_engine.scan_facts(scan.rgb, scan.high, scan.low)
@@ -113,12 +112,6 @@ def assess(records: list[dict[str, Any]], manifest: Any, history: Any, risk_conf
 def _box(values: list[float]) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = (float(v) for v in values)
     return x1, y1, x2, y2
-
-
-@cache
-def default_risk_config() -> risk_engine.RiskConfig:
-    """The packaged risk configuration (loaded once)."""
-    return risk_engine.load_risk_config()
 
 
 def screen(upload: Upload, manifest: Any, model: Infer, history: Any = None,
