@@ -80,6 +80,10 @@ class TrainConfig:
     # xscreen.datasets.tip provides project_threat(...); see training/data.py.
     online_tip: bool = False
     tip_probability: float = 0.5
+    # Keep the training scans decoded (shrunk to input_size) in a file-backed cache in the run
+    # folder, removed when the run ends: later epochs skip the PNG decoding. Skipped with online
+    # TIP (it draws into full-size scans) and where the cache would take over half the free disk.
+    cache_images: bool = True
 
 
 def _overlay(instance: Any, values: dict[str, Any], where: str) -> Any:

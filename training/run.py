@@ -32,7 +32,8 @@ GROWABLE = ("class_logits.weight", "class_logits.bias")
 """Parameters whose first dimension is the class count: grown when classes are appended."""
 
 RESUMABLE_OVERRIDES = ("epochs", "minutes", "checkpoint_minutes", "workers", "threads")
-RUN_FILES = {"config.yaml", "last.pt", "best.pt", "log.csv", "curves.png"}
+RUN_FILES = {"config.yaml", "last.pt", "best.pt", "log.csv", "curves.png",
+             "image-cache"}  # decoded scans while a run goes on (training.data.ImageCache)
 
 
 def prepare_run_folder(out: Path) -> bool:

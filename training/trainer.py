@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -37,7 +38,12 @@ from xscreen.models.losses import Targets, detection_loss
 from xscreen.training import logbook
 from xscreen.training.checkpoint import best_weights_state, save_checkpoint
 from xscreen.training.config import TrainConfig, config_to_dict
-from xscreen.training.data import DetectionDataset, collate, load_threat_projector
+from xscreen.training.data import (
+    DetectionDataset,
+    ImageCache,
+    collate,
+    load_threat_projector,
+)
 from xscreen.training.distributed import (
     SINGLE_PROCESS,
     World,
@@ -163,15 +169,18 @@ class Trainer:
         self.step_model: nn.Module = DistributedDataParallel(
             self.model, forward_sync_buffers=False) if world.distributed else self.model
         projector = load_threat_projector() if config.online_tip else None
+        self.run_dir = run_dir
+        self.caches: list[ImageCache] = []
         self.new_data = DetectionDataset(train_set, config.input_size, config.augment,
                                          projector, config.tip_probability, config.seed,
-                                         config.rect)
+                                         config.rect, self._cache("train", train_set))
         self.replay_size = len(replay_set.images) if replay_set is not None else 0
         self.train_data: TorchDataset = self.new_data if replay_set is None else ConcatDataset([
             self.new_data, DetectionDataset(replay_set, config.input_size, config.augment,
                                             projector, config.tip_probability, config.seed,
-                                            config.rect)])
+                                            config.rect, self._cache("replay", replay_set))])
         self.val_set = val_set
+        self.val_cache = self._cache("val", val_set) if val_set is not None else None
         self.run_dir = run_dir
         self.lineage = lineage or {}
         self.progress = Progress()
@@ -181,6 +190,23 @@ class Trainer:
         self.steps_per_epoch = max(1, epoch_size // world.size // self.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         self._clock = time.monotonic()
+
+    def _cache(self, name: str, dataset: Dataset) -> ImageCache | None:
+        """A decoded-image cache for ``dataset`` in the run folder, when the config allows one
+        and the disk has room for it (twice its size free)."""
+        if not self.config.cache_images or self.config.online_tip:
+            return None
+        folder = self.run_dir / "image-cache" / f"{name}-rank{self.world.rank}"
+        size = len(dataset.images) * self.config.input_size ** 2 * 3
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.run_dir).free
+        if not folder.exists() and 2 * size > free:
+            print(f"image cache for {name} skipped: it needs {size / 2**30:.1f} GiB and "
+                  f"{free / 2**30:.1f} GiB are free", file=sys.stderr)
+            return None
+        cache = ImageCache(folder, dataset, self.config.input_size)
+        self.caches.append(cache)
+        return cache
 
     # --- state ----------------------------------------------------------------------------
 
@@ -268,6 +294,8 @@ class Trainer:
         if self.progress.batch_in_epoch:  # stopped by the time budget inside an epoch
             self._log({}, val_map50=self._validate())
         self.save_last()
+        for cache in self.caches:
+            cache.remove()
         if self.val_set is None or self.progress.best_map50 < 0:
             self.save_best(None)
         if self.world.is_main:
@@ -349,7 +377,11 @@ class Trainer:
         (rank 0 alone: the others' weights are the same)."""
         if self.val_set is None or not self.world.is_main:
             return float("nan")
-        map50 = validation_map50(self.ema.module, self.val_set, self.config.input_size)
+        # Validated as training sees the scans: serving's letterbox with --rect, bfloat16 with
+        # --bf16 (mAP within noise of float32's; about 4x faster than square float32 here)
+        map50 = validation_map50(self.ema.module, self.val_set, self.config.input_size,
+                                 rect=self.config.rect, bf16=self.config.bf16,
+                                 cache=self.val_cache)
         if map50 > self.progress.best_map50:
             self.progress.best_map50 = map50
             self.save_best(map50)

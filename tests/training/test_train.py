@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -245,3 +246,96 @@ def test_command_line_repeats_rect_and_bf16() -> None:
     assert "--rect" not in plain and "--bf16" not in plain
     both = command_line(load_config(None, {"data": "d", "out": "o", "rect": True, "bf16": True}))
     assert both.endswith("--rect --bf16")
+
+
+def test_image_cache_serves_the_samples_decoding_would(tiny_dataset: Path, tmp_path: Path) -> None:
+    """Cached samples (a miss, then a hit) equal decoded ones, shrunk boxes included; a slot
+    left half-written (no meta) and a cache of changed images are decoded again."""
+    from xscreen.training.data import ImageCache
+
+    dataset = load_dataset(tiny_dataset)          # 128x96 scans, shrunk to 64x48 here
+    cache = ImageCache(tmp_path / "cache", dataset, 64)
+    for rect in (False, True):
+        plain = DetectionDataset(dataset, 64, rect=rect)
+        cached = DetectionDataset(dataset, 64, rect=rect, cache=cache)
+        for index in range(4):
+            expected, expected_targets = plain[index]
+            for _ in range(2):
+                image, targets = cached[index]
+                assert torch.equal(image, expected)
+                assert torch.allclose(targets.boxes, expected_targets.boxes)
+                assert torch.equal(targets.labels, expected_targets.labels)
+    hit = cache.get(0)
+    assert hit is not None and hit[0].shape == (48, 64, 3) and hit[1] == 0.5
+    cache.meta[1] = 0                               # killed between the pixels and the meta
+    assert cache.get(1) is None
+    assert torch.equal(DetectionDataset(dataset, 64, cache=cache)[1][0],
+                       DetectionDataset(dataset, 64)[1][0])
+    assert ImageCache(tmp_path / "cache", dataset, 64).get(0) is not None   # reopened: kept
+    assert ImageCache(tmp_path / "cache", dataset, 96).get(0) is None       # another size
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, copy)
+    changed = load_dataset(copy)
+    ImageCache(tmp_path / "copy-cache", changed, 64).put(0, np.zeros((48, 64, 3), np.uint8), 0.5)
+    (changed.image_path(changed.images[0])).write_bytes(
+        dataset.image_path(dataset.images[1]).read_bytes())
+    assert ImageCache(tmp_path / "copy-cache", changed, 64).get(0) is None  # image changed
+    cache.remove()
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(ValueError, match="online TIP"):
+        DetectionDataset(dataset, 64, cache=ImageCache(tmp_path / "c2", dataset, 64),
+                         threat_projector=lambda *a: a[:3])
+
+
+def test_training_caches_scans_and_removes_the_cache_at_the_end(tiny_dataset: Path,
+                                                                 tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = load_config(fast_config(tmp_path), {"data": str(tiny_dataset), "out": str(run),
+                                                "model": "xscreen_tiny", "input_size": 64,
+                                                "epochs": 2, "batch": 4})
+    dataset = load_dataset(tiny_dataset)
+    trainer = Trainer(config, build_model("xscreen_tiny"), dataset, dataset, run)
+    assert trainer.new_data.cache is not None and trainer.val_cache is not None
+    assert (run / "image-cache" / "train-rank0" / "pixels.u8").is_file()
+    trainer.train()
+    assert not (run / "image-cache").exists()
+    off = load_config(fast_config(tmp_path, FAST + "cache_images: false\n"),
+                      {"data": str(tiny_dataset), "out": str(tmp_path / "off")})
+    assert Trainer(off, build_model("xscreen_tiny"), dataset, dataset,
+                   tmp_path / "off").new_data.cache is None
+    tip = load_config(fast_config(tmp_path, FAST + "online_tip: true\n"),
+                      {"data": str(tiny_dataset), "out": str(tmp_path / "tip")})
+    assert Trainer(tip, build_model("xscreen_tiny"), dataset, None,
+                   tmp_path / "tip").new_data.cache is None
+
+
+class _OneBox(torch.nn.Module):
+    """A stand-in detector: one confident box at input pixels (16, 8)-(48, 40), class 2."""
+
+    def forward(self, images: torch.Tensor) -> object:
+        from xscreen.models.detector import HeadOutputs
+
+        n = images.shape[0]
+        logits = torch.full((n, 2, 4), -20.0)
+        logits[:, 0, 2] = 20.0
+        distances = torch.log(torch.tensor([16.0, 16.0, 16.0, 16.0]) / 8.0)
+        return HeadOutputs(class_logits=logits, box_distances=distances.expand(n, 2, 4).clone(),
+                           centerness=torch.full((n, 2), 20.0) + images.sum() * 0,
+                           points=torch.tensor([[32.0, 24.0], [1.0, 1.0]]),
+                           strides=torch.tensor([8.0, 8.0]))
+
+
+@pytest.mark.parametrize("options", [{}, {"rect": True}, {"rect": True, "bf16": True}])
+def test_validation_maps_boxes_back_to_scan_pixels(tiny_dataset: Path, tmp_path: Path,
+                                                    options: dict[str, bool]) -> None:
+    from xscreen.training.data import ImageCache
+    from xscreen.training.validate import torch_detections
+
+    dataset = load_dataset(tiny_dataset)           # 128x96 scans at input 64: scale 0.5
+    cache = ImageCache(tmp_path / "cache", dataset, 64)
+    for _ in range(2):                             # the second pass reads the cache
+        detections = torch_detections(_OneBox(), dataset, 64, cache=cache, **options)  # type: ignore[arg-type]
+        assert len(detections) == len(dataset.images)
+        for found in detections:
+            assert found.labels.tolist() == [2]
+            np.testing.assert_allclose(found.boxes, [[32, 16, 96, 80]], atol=0.5)
