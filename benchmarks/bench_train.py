@@ -10,10 +10,13 @@ them alike (the first is the baseline every other is compared with):
   (CPUs with AVX512-BF16 or AMX run bfloat16 convolutions faster; elsewhere it may be slower).
 
     python benchmarks/bench_train.py [--data var/data/train] [--model xscreen_s] [--size 512]
-        [--batch 8] [--batches 6] [--rounds 3] [--threads 2]
+        [--batch 8] [--batches 6] [--rounds 3] [--threads 2] [--loader 200]
 
-It times ``Trainer.run_step`` (forward, loss, backward, AdamW, EMA), not the data loader, which
-runs beside it in its own process during training. Report the machine with the figures.
+It times ``Trainer.run_step`` (forward, loss, backward, AdamW, EMA). The data loader runs beside
+it in its own process during training and takes CPU from it; ``--loader`` also times one
+augmented ``--rect`` sample, decoded from its PNG (the baseline) and read back from the run's
+decoded-scan cache (``training.data.ImageCache``, every epoch after the first), on one core.
+Report the machine with the figures.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import torch
 
 from xscreen.datasets.coco import Dataset, load_dataset
 from xscreen.models.detector import build_model
 from xscreen.models.losses import Targets
 from xscreen.training.config import AugmentConfig, TrainConfig
-from xscreen.training.data import DetectionDataset, collate
+from xscreen.training.data import DetectionDataset, ImageCache, collate
 from xscreen.training.trainer import Trainer
 
 VARIANTS = ("square", "rect", "square+bf16", "rect+bf16")
@@ -52,8 +56,31 @@ def trainer(model_name: str, bf16: bool, dataset: Dataset, run_dir: Path) -> Tra
     """The training code's own :class:`Trainer` (its ``run_step`` is what gets timed)."""
     torch.manual_seed(0)
     config = TrainConfig(data=str(dataset.root), out=str(run_dir), model=model_name, bf16=bf16,
-                         threads=torch.get_num_threads())
+                         threads=torch.get_num_threads(), cache_images=False)
     return Trainer(config, build_model(model_name), dataset, None, run_dir)
+
+
+def loader_times(data: Path, size: int, samples: int) -> dict[str, float]:
+    """Milliseconds per augmented rect sample: decoded from the PNG, and from a warm cache."""
+    cv2.setNumThreads(1)
+    dataset = load_dataset(data)
+    count = min(samples, len(dataset.images))
+    with tempfile.TemporaryDirectory(prefix="bench-loader-") as folder:
+        cache = ImageCache(Path(folder) / "cache", dataset, size)
+        variants = {"decoded": DetectionDataset(dataset, size, AugmentConfig(rotate90=0.0),
+                                                rect=True),
+                    "cached": DetectionDataset(dataset, size, AugmentConfig(rotate90=0.0),
+                                               rect=True, cache=cache)}
+        for index in range(count):                 # fill the cache (the first epoch's work)
+            variants["cached"][index]
+        times = {}
+        for name, samples_of in variants.items():
+            started = time.perf_counter()
+            for index in range(count):
+                samples_of[index]
+            times[name] = 1000 * (time.perf_counter() - started) / count
+        cache.remove()
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--loader", type=int, default=0, metavar="N",
+                        help="also time the loader on N samples, decoded and cached")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.loader:
+        times = loader_times(args.data, args.size, args.loader)
+        print(f"loader, one augmented rect sample on one core ({args.loader} samples): decoded "
+              f"{times['decoded']:.1f} ms, cached {times['cached']:.1f} ms "
+              f"({times['decoded'] / times['cached']:.1f}x)")
     data = {rect: batches(args.data, args.size, args.batch, args.batches, rect, 0)
             for rect in (False, True)}
     shapes = {rect: sorted({tuple(b[0].shape[2:]) for b in data[rect]}) for rect in data}

@@ -43,6 +43,8 @@ def build_augmentations(config: AugmentConfig) -> A.Compose:
             A.RandomRotate90(p=config.rotate90),
             A.Affine(scale=(low, high), translate_percent=(-0.1, 0.1), rotate=(-8, 8),
                      border_mode=cv2.BORDER_CONSTANT, fill=WHITE, p=config.affine),
+            A.Affine(scale=config.zoom_range, translate_percent=(-0.3, 0.3),
+                     border_mode=cv2.BORDER_CONSTANT, fill=WHITE, p=config.zoom),
             A.OneOf([
                 A.HueSaturationValue(hue_shift_limit=12, sat_shift_limit=30, val_shift_limit=15),
                 A.RGBShift(r_shift_limit=20, g_shift_limit=20, b_shift_limit=20),

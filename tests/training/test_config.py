@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,16 @@ def test_bad_configs(tmp_path: Path, text: str, overrides: dict[str, object],
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         load_config(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize("augment, message", [
+    ("{zoom: 1.5}", "augment.zoom is a probability in [0, 1], got 1.5"),
+    ("{grey: -0.1}", "augment.grey is a probability"),
+    ("{zoom_range: [0.5, 2.0]}", "augment.zoom_range must be [low, high] with 1 <= low <= high"),
+    ("{zoom_range: [3.0, 2.0]}", "augment.zoom_range must be"),
+])
+def test_bad_augmentations_are_refused(tmp_path: Path, augment: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"augment: {augment}\n")
+    with pytest.raises(UsageError, match=re.escape(message)):
+        load_config(path)

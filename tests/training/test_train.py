@@ -339,3 +339,22 @@ def test_validation_maps_boxes_back_to_scan_pixels(tiny_dataset: Path, tmp_path:
         for found in detections:
             assert found.labels.tolist() == [2]
             np.testing.assert_allclose(found.boxes, [[32, 16, 96, 80]], atol=0.5)
+
+
+def test_zoom_makes_objects_larger(tiny_dataset: Path) -> None:
+    """augment.zoom: close-ups, objects up to zoom_range times larger than drawn."""
+    from xscreen.training.config import AugmentConfig
+
+    dataset = load_dataset(tiny_dataset)
+    off = dict(flip=0.0, rotate90=0.0, affine=0.0, colour_shift=0.0, grey=0.0, noise=0.0,
+               blur=0.0, jpeg=0.0)
+    plain = DetectionDataset(dataset, 128, AugmentConfig(**off))   # type: ignore[arg-type]
+    zoomed = DetectionDataset(dataset, 128, AugmentConfig(**off, zoom=1.0,  # type: ignore[arg-type]
+                                                          zoom_range=(2.0, 2.0)))
+
+    def sides(samples: DetectionDataset) -> list[float]:
+        boxes = torch.cat([samples[i][1].boxes for i in range(len(samples)) for _ in range(3)])
+        return ((boxes[:, 2:] - boxes[:, :2]).prod(1) ** 0.5).tolist()
+
+    before, after = sides(plain), sides(zoomed)
+    assert after and np.median(after) > 1.5 * np.median(before)
