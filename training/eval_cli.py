@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write-metrics", action="store_true",
                         help="record these figures in the card's metrics (a held-out test set)")
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    parser.add_argument("--by", action="append", default=[], metavar="ATTRIBUTE",
+                        help="also print, per class, the share of objects found at the card's "
+                             "thresholds (IoU >= 0.5) for each value of an annotation's or "
+                             "image's attribute (the synthesiser writes kind, concealment, "
+                             "material and palette); repeatable")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -46,11 +51,22 @@ def main(args: argparse.Namespace) -> int:
         ev.write_thresholds(detector.bundle, thresholds, report)
     elif args.write_metrics:
         ev.write_metrics(detector.bundle, report)
+    used = [float(report.per_class[name]["threshold"]) for name in detector.card.classes]
+    breakdowns = {attribute: ev.recall_by(dataset, detections, used, attribute)
+                  for attribute in args.by}
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        figures = report.to_dict()
+        if breakdowns:
+            figures["recall_by"] = {attribute: {name: {value: list(counts)
+                                                      for value, counts in rows.items()}
+                                               for name, rows in table.items()}
+                                    for attribute, table in breakdowns.items()}
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     if args.plots:
         ev.plot_pr_curves(summary, args.plots)
     print(format_report(report))
+    for attribute, table in breakdowns.items():
+        print(format_breakdown(attribute, table))
     return 0
 
 
@@ -61,4 +77,14 @@ def format_report(report: EvalReport) -> str:
     for name, row in report.per_class.items():
         lines.append(f"{name:<12} {row['ap50']:6.3f} {row['pd']:6.3f} {row['pfa']:6.3f} "
                      f"{row['threshold']:6.3f} {row['threshold_for_target_pfa']:8.3f}")
+    return "\n".join(lines)
+
+
+def format_breakdown(attribute: str, table: dict[str, dict[str, tuple[int, int]]]) -> str:
+    """Found/total objects per class and attribute value, as text."""
+    lines = [f"\nfound at the thresholds, by {attribute}:",
+             f"{'class':<12} {attribute:<24} {'found':>11} {'share':>6}"]
+    for name, rows in table.items():
+        for value, (found, total) in rows.items():
+            lines.append(f"{name:<12} {value:<24} {f'{found}/{total}':>11} {found / total:6.2f}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,43 @@ def evaluate(card: ModelCard, dataset: Dataset, detections: list[ImageDetections
     report = EvalReport(summary.map50, summary.map50_95, per_class, len(detections), target_pfa,
                         str(dataset.root))
     return report, summary
+
+
+def recall_by(dataset: Dataset, detections: list[ImageDetections], thresholds: Sequence[float],
+              attribute: str, iou: float = 0.5) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per class and value of ``attribute`` (an annotation's key such as ``kind`` or
+    ``concealment``, else its image's, such as ``palette``): (found, total) objects, where an
+    object is found when a detection of its class scoring at least the class's threshold
+    overlaps it with IoU >= ``iou``. Objects without the attribute count as ``"-"``."""
+    images = {int(image["id"]): image for image in dataset.coco.get("images", [])}
+    by_image = {found.image_id: found for found in detections}
+    table: dict[str, dict[str, list[int]]] = {name: {} for name in dataset.classes}
+    for record in dataset.images:
+        found = by_image.get(record.id)
+        for box, label, extra in zip(record.boxes, record.labels, record.extras, strict=True):
+            value = extra.get(attribute, images.get(record.id, {}).get(attribute, "-"))
+            x, y, w, h = box
+            hit = False
+            if found is not None:
+                keep = (found.labels == label) & (found.scores >= thresholds[label])
+                hit = bool((_iou(np.asarray([x, y, x + w, y + h]), found.boxes[keep]) >= iou)
+                           .any())
+            counts = table[dataset.classes[label]].setdefault(str(value), [0, 0])
+            counts[0] += hit
+            counts[1] += 1
+    return {name: {value: (c[0], c[1]) for value, c in sorted(rows.items())}
+            for name, rows in table.items() if rows}
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box (x1, y1, x2, y2) with each of ``boxes`` [K, 4]."""
+    if len(boxes) == 0:
+        return np.zeros(0)
+    low = np.maximum(box[:2], boxes[:, :2])
+    high = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.clip(high - low, 0, None).prod(axis=1)
+    areas = (boxes[:, 2:] - boxes[:, :2]).prod(axis=1)
+    return inter / (np.prod(box[2:] - box[:2]) + areas - inter)
 
 
 def chosen_thresholds(report: EvalReport, classes: tuple[str, ...]) -> list[float]:

@@ -104,3 +104,35 @@ def test_bad_inputs(tmp_path: Path, break_it: str, message: str,
         args += ["--target-pfa", "2"]
     assert main(args) != 0
     assert message in capsys.readouterr().err
+
+
+def test_recall_by_kind_and_palette(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--by: objects found at the card's thresholds (IoU >= 0.5), per class and attribute value
+    (annotation's first, then image's); objects without it count as '-'."""
+    bundle = write_fake_bundle(tmp_path / "bundle", ROWS)
+    data = write_case(tmp_path / "data")
+    coco = json.loads((data / "annotations.json").read_text())
+    kinds = {1: "pistol", 2: "brick", 3: "revolver"}          # annotation 4 (gold): none
+    for annotation in coco["annotations"]:
+        if annotation["id"] in kinds:
+            annotation["kind"] = kinds[annotation["id"]]
+    for image in coco["images"]:
+        image["palette"] = "grey" if image["id"] <= 2 else "classic"
+    write_annotations(data, coco)
+    report = tmp_path / "report.json"
+    assert main(["eval", str(bundle), str(data), "--json", str(report), "--by", "kind",
+                 "--by", "palette"]) == 0
+    found = json.loads(report.read_text())["recall_by"]
+    # firearm A is detected at 0.9 in images 1 and 2; narcotics B only at 0.3 (< 0.5)
+    assert found["kind"] == {"firearm": {"pistol": [1, 1], "revolver": [1, 1]},
+                             "narcotics": {"brick": [0, 1]}, "gold": {"-": [0, 1]}}
+    assert found["palette"] == {"firearm": {"grey": [2, 2]}, "narcotics": {"grey": [0, 1]},
+                                "gold": {"classic": [0, 1]}}
+    out = capsys.readouterr().out
+    assert "found at the thresholds, by kind:" in out and "revolver" in out
+    # a lower narcotics threshold in the card finds the brick
+    card = json.loads((bundle / "model.json").read_text())
+    card["thresholds"]["narcotics"] = 0.25
+    (bundle / "model.json").write_text(json.dumps(card))
+    assert main(["eval", str(bundle), str(data), "--json", str(report), "--by", "kind"]) == 0
+    assert json.loads(report.read_text())["recall_by"]["kind"]["narcotics"] == {"brick": [1, 1]}
