@@ -201,10 +201,10 @@ class DetectionDataset(TorchDataset):
             image, scale = hit
             return image, boxes * np.float32(scale)
         image = read_rgb(self.dataset.image_path(self.dataset.images[index]))
-        scale = min(1.0, self.input_size / max(image.shape[:2]))
-        image, _ = shrink_to(image, boxes[:0], self.input_size)
+        scale = min(1.0, self.input_size / max(image.shape[:2]))   # shrink_to's
+        image, boxes = shrink_to(image, boxes, self.input_size)
         self.cache.put(index, image, scale)
-        return image, boxes * np.float32(scale)
+        return image, boxes
 
     def _project_threat(self, image: np.ndarray, boxes: np.ndarray,
                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

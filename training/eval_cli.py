@@ -57,10 +57,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         figures = report.to_dict()
         if breakdowns:
-            figures["recall_by"] = {attribute: {name: {value: list(counts)
-                                                      for value, counts in rows.items()}
-                                               for name, rows in table.items()}
-                                    for attribute, table in breakdowns.items()}
+            figures["recall_by"] = breakdowns   # (found, total) pairs become JSON lists
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     if args.plots:
         ev.plot_pr_curves(summary, args.plots)

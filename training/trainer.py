@@ -180,8 +180,9 @@ class Trainer:
                                             projector, config.tip_probability, config.seed,
                                             config.rect, self._cache("replay", replay_set))])
         self.val_set = val_set
-        self.val_cache = self._cache("val", val_set) if val_set is not None else None
-        self.run_dir = run_dir
+        # validation runs on rank 0 alone (_validate): only it keeps the scans
+        self.val_cache = self._cache("val", val_set) if val_set is not None \
+            and world.is_main else None
         self.lineage = lineage or {}
         self.progress = Progress()
         epoch_size = len(self.new_data) + replayed_count(len(self.new_data), self.replay_size,
