@@ -31,6 +31,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from xscreen import CLASSES
+from xscreen.models.boxes import box_iou
 from xscreen.serving.errors import BadRequestError
 from xscreen.serving.service import Principal, ScreeningService, require_role
 from xscreen.serving.store import ApiKey, Scan, ServiceSetting, TipPresentation, utcnow
@@ -187,7 +188,7 @@ class TipTraining:
                 return None
             projected = row.boxes or []
             hit = decision == "threat_confirmed" or any(
-                box_iou(label["box"], box) >= MIN_IOU for label in labels or []
+                box_iou(label["box"], [box])[0] >= MIN_IOU for label in labels or []
                 for box in projected)
             row.decision, row.labels = decision, labels
             row.result, row.decided_at = ("hit" if hit else "miss"), utcnow()
@@ -221,19 +222,6 @@ class TipTraining:
              "hit_rate": round(int(hit or 0) / int(count), 4) if count else None,
              "last_at": _iso(last)}
             for key_id, name, count, hit, last in rows]}
-
-
-def box_iou(a: list[float], b: list[float]) -> float:
-    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes (corners in any order)."""
-    ax1, ax2 = sorted((float(a[0]), float(a[2])))
-    ay1, ay2 = sorted((float(a[1]), float(a[3])))
-    bx1, bx2 = sorted((float(b[0]), float(b[2])))
-    by1, by2 = sorted((float(b[1]), float(b[3])))
-    width = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    height = max(0.0, min(ay2, by2) - max(ay1, by1))
-    inter = width * height
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _annotated(png: bytes, detections: list[dict[str, Any]]) -> bytes:

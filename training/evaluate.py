@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from xscreen.datasets.coco import Dataset
 from xscreen.errors import DatasetError
+from xscreen.models.boxes import box_iou
 from xscreen.models.card import CARD_FILE, Bundle, ModelCard, save_card
 from xscreen.models.runtime import OnnxDetector
 from xscreen.training.data import read_rgb
@@ -109,24 +110,13 @@ def recall_by(dataset: Dataset, detections: list[ImageDetections], thresholds: S
             hit = False
             if found is not None:
                 keep = (found.labels == label) & (found.scores >= thresholds[label])
-                hit = bool((_iou(np.asarray([x, y, x + w, y + h]), found.boxes[keep]) >= iou)
+                hit = bool((box_iou([x, y, x + w, y + h], found.boxes[keep]) >= iou)
                            .any())
             counts = table[dataset.classes[label]].setdefault(str(value), [0, 0])
             counts[0] += hit
             counts[1] += 1
     return {name: {value: (c[0], c[1]) for value, c in sorted(rows.items())}
             for name, rows in table.items() if rows}
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one box (x1, y1, x2, y2) with each of ``boxes`` [K, 4]."""
-    if len(boxes) == 0:
-        return np.zeros(0)
-    low = np.maximum(box[:2], boxes[:, :2])
-    high = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.clip(high - low, 0, None).prod(axis=1)
-    areas = (boxes[:, 2:] - boxes[:, :2]).prod(axis=1)
-    return inter / (np.prod(box[2:] - box[:2]) + areas - inter)
 
 
 def chosen_thresholds(report: EvalReport, classes: tuple[str, ...]) -> list[float]:

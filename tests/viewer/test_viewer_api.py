@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from viewer_support import bearer, decode_png, fixed_bundle, png_bytes, synthetic_scans
 
+from xscreen.models.boxes import box_iou
 from xscreen.serving import store
 from xscreen.serving.app import create_app
-from xscreen.serving.operator_tip import box_iou
 from xscreen.serving.settings import load_settings
 
 ROLES = {"admin": "admin", "olga": "operator", "omar": "operator", "scanner": "scanner",
@@ -222,7 +222,7 @@ def _far_box(boxes: list[list[float]], width: int, height: int) -> list[float]:
     """A small box that no projected box touches."""
     spots = ([float(x), float(y), x + 8.0, y + 8.0] for y in range(0, height - 8, 8)
              for x in range(0, width - 8, 8))
-    return next(spot for spot in spots if all(box_iou(spot, box) == 0 for box in boxes))
+    return next(spot for spot in spots if not box_iou(spot, boxes).any())
 
 
 @pytest.mark.parametrize(("decision", "drawn", "result"), [
@@ -324,17 +324,6 @@ def test_hit_rates_per_operator(tip_on: Api) -> None:
     own = api.client.get("/v1/tip/stats", headers=api.h("omar")).json()["operators"]
     assert [row["name"] for row in own] == ["omar"] and own[0] == everyone["omar"]
     assert_problem(api.client.get("/v1/tip/stats", headers=api.h("scanner")), 403, "operator")
-
-
-@pytest.mark.parametrize(("a", "b", "iou"), [
-    ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
-    ([0, 0, 10, 10], [5, 0, 15, 10], 1 / 3),
-    ([0, 0, 10, 10], [20, 20, 30, 30], 0.0),
-    ([10, 10, 0, 0], [0, 0, 10, 10], 1.0),          # corners in any order
-    ([0, 0, 0, 10], [0, 0, 10, 10], 0.0),           # an empty box
-])
-def test_box_iou(a: list[float], b: list[float], iou: float) -> None:
-    assert box_iou(a, b) == pytest.approx(iou)
 
 
 def test_tip_settings_survive_a_restart(tmp_path: Path) -> None:
