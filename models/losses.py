@@ -1,10 +1,20 @@
-"""FCOS training targets and losses (Tian et al., "FCOS: Fully Convolutional One-Stage Object
-Detection", ICCV 2019, with the centre sampling of its later versions).
+"""Training targets and losses of the detector's head, two recipes over the same outputs.
 
-A point is positive for a box when it lies inside the box, within ``center_radius`` strides of
-the box's centre, and the box's largest side distance falls in the point's level range; when
-several boxes qualify, the smallest wins. Losses: sigmoid focal loss on the classes, GIoU on the
-boxes weighted by centre-ness, and binary cross-entropy on centre-ness.
+``fcos`` (Tian et al., "FCOS: Fully Convolutional One-Stage Object Detection", ICCV 2019, with
+the centre sampling of its later versions): a point is positive for a box when it lies inside the
+box, within ``center_radius`` strides of the box's centre, and the box's largest side distance
+falls in the point's level range; when several boxes qualify, the smallest wins. Losses: sigmoid
+focal loss on the classes, GIoU on the boxes weighted by centre-ness, and binary cross-entropy on
+centre-ness.
+
+``tal`` (task-aligned learning, Feng et al., "TOOD: Task-aligned One-stage Object Detection",
+ICCV 2021; the assigner of PP-YOLOE and YOLOv8): each box takes the ``topk`` points inside it
+whose alignment ``score ** alpha * IoU ** beta`` of the current prediction is highest, on any
+level; a point claimed by several boxes keeps the one it overlaps most. The class target of a
+positive is its alignment, normalised so that a box's best point gets that point's IoU: the
+classifier learns to rank by localisation quality (quality focal loss, Li et al., "Generalized
+Focal Loss", NeurIPS 2020). Boxes: GIoU weighted by that target. The centre-ness output learns the
+IoU of its point's box, so the graph's score (the geometric mean of the two) is unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchvision.ops import generalized_box_iou_loss, sigmoid_focal_loss
+from torchvision.ops import box_iou, generalized_box_iou_loss, sigmoid_focal_loss
 
 from xscreen.models.detector import HeadOutputs, decode_boxes
 
@@ -76,7 +86,20 @@ def centerness_target(points: Tensor, boxes: Tensor) -> Tensor:
     return (horizontal.clamp(min=0) * vertical.clamp(min=0)).sqrt()
 
 
-def detection_loss(outputs: HeadOutputs, targets: Sequence[Targets]) -> dict[str, Tensor]:
+ASSIGNERS = ("fcos", "tal")
+
+
+def detection_loss(outputs: HeadOutputs, targets: Sequence[Targets],
+                   assigner: str = "fcos") -> dict[str, Tensor]:
+    """The batch's losses under ``assigner`` (see the module's docstring)."""
+    if assigner == "fcos":
+        return fcos_loss(outputs, targets)
+    if assigner == "tal":
+        return task_aligned_loss(outputs, targets)
+    raise ValueError(f"unknown assigner {assigner!r}; known: {', '.join(ASSIGNERS)}")
+
+
+def fcos_loss(outputs: HeadOutputs, targets: Sequence[Targets]) -> dict[str, Tensor]:
     """The three FCOS losses of a batch, each normalised by the number of positive points."""
     num_classes = outputs.class_logits.shape[2]
     assigned = [assign_points(outputs.points, outputs.strides, t, num_classes) for t in targets]
@@ -96,3 +119,74 @@ def detection_loss(outputs: HeadOutputs, targets: Sequence[Targets]) -> dict[str
     centerness_loss = F.binary_cross_entropy_with_logits(
         outputs.centerness[positive], centerness, reduction="sum") / num_positive
     return {"class": class_loss, "box": box_loss, "centerness": centerness_loss}
+
+
+def task_aligned_assign(scores: Tensor, predicted: Tensor, points: Tensor, targets: Targets,
+                        num_classes: int, topk: int = 13, alpha: float = 1.0,
+                        beta: float = 6.0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """TOOD's assignment for one image.
+
+    ``scores`` [A, C] class probabilities and ``predicted`` [A, 4] decoded boxes, both of the
+    current model and without gradient. Returns, per point, the class (``num_classes`` =
+    background), the matched box, the soft class target and the IoU of the prediction with the
+    matched box (both 0 off boxes).
+    """
+    num_points = points.shape[0]
+    background = torch.full((num_points,), num_classes, dtype=torch.long, device=points.device)
+    if targets.boxes.numel() == 0:
+        zeros = points.new_zeros(num_points)
+        return background, points.new_zeros(num_points, 4), zeros, zeros
+    boxes = targets.boxes
+    x, y = points[:, 0, None], points[:, 1, None]
+    inside = (x > boxes[:, 0]) & (x < boxes[:, 2]) & (y > boxes[:, 1]) & (y < boxes[:, 3])
+    ious = box_iou(predicted, boxes).clamp(min=0)                        # [A, G]
+    alignment = scores[:, targets.labels].pow(alpha) * ious.pow(beta)
+    alignment = torch.where(inside, alignment, torch.zeros_like(alignment))
+    top = alignment.topk(min(topk, num_points), dim=0).indices           # [k, G]
+    candidate = torch.zeros_like(inside).scatter_(0, top, True) & inside
+    # A point several boxes claim keeps the box its prediction overlaps most.
+    best_box = torch.where(candidate, ious, torch.full_like(ious, -1.0)).argmax(dim=1)
+    chosen = candidate & (torch.arange(boxes.shape[0], device=points.device)[None]
+                          == best_box[:, None])
+    positive = chosen.any(dim=1)
+    alignment = torch.where(chosen, alignment, torch.zeros_like(alignment))
+    best_iou = torch.where(chosen, ious, torch.zeros_like(ious)).amax(dim=0)   # per box
+    quality = (alignment * best_iou / (alignment.amax(dim=0) + 1e-9)).amax(dim=1)
+    labels = torch.where(positive, targets.labels[best_box], background)
+    matched_iou = torch.where(chosen, ious, torch.zeros_like(ious)).amax(dim=1)
+    return labels, boxes[best_box], quality, matched_iou
+
+
+def quality_focal_loss(logits: Tensor, targets: Tensor, gamma: float = 2.0) -> Tensor:
+    """GFL's quality focal loss, summed: cross-entropy to a soft target, scaled by |p - t|^gamma."""
+    modulation = (logits.sigmoid() - targets).abs().pow(gamma)
+    return (F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+            * modulation).sum()
+
+
+def task_aligned_loss(outputs: HeadOutputs, targets: Sequence[Targets],
+                      box_weight: float = 2.0) -> dict[str, Tensor]:
+    """TOOD's losses (quality focal, GIoU weighted by the class target) and the IoU branch."""
+    num_classes = outputs.class_logits.shape[2]
+    predicted = decode_boxes(outputs)
+    with torch.no_grad():
+        scores = outputs.class_logits.sigmoid()
+        assigned = [task_aligned_assign(scores[i], predicted[i], outputs.points, t, num_classes)
+                    for i, t in enumerate(targets)]
+    labels = torch.stack([a[0] for a in assigned])
+    matched_boxes = torch.stack([a[1] for a in assigned])
+    quality = torch.stack([a[2] for a in assigned])
+    iou = torch.stack([a[3] for a in assigned])
+    positive = labels < num_classes
+    num_positive = positive.sum().clamp(min=1).float()
+
+    soft = F.one_hot(labels, num_classes + 1)[..., :num_classes].float() * quality[..., None]
+    class_loss = quality_focal_loss(outputs.class_logits, soft) / num_positive
+
+    weight = quality[positive]
+    box_iou_loss = generalized_box_iou_loss(predicted[positive], matched_boxes[positive],
+                                            reduction="none")
+    box_loss = box_weight * (box_iou_loss * weight).sum() / weight.sum().clamp(min=1e-6)
+    iou_loss = F.binary_cross_entropy_with_logits(
+        outputs.centerness[positive], iou[positive], reduction="sum") / num_positive
+    return {"class": class_loss, "box": box_loss, "centerness": iou_loss}

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from xscreen.errors import UsageError
+from xscreen.models.losses import ASSIGNERS
 
 
 @dataclass
@@ -89,6 +90,9 @@ class TrainConfig:
     # folder, removed when the run ends: later epochs skip the PNG decoding. Skipped with online
     # TIP (it draws into full-size scans) and where the cache would take over half the free disk.
     cache_images: bool = True
+    # How head outputs meet the ground truth: "fcos" (centre sampling by level) or "tal"
+    # (task-aligned assignment with quality focal loss); xscreen.models.losses explains both.
+    assigner: str = "fcos"
 
 
 def _overlay(instance: Any, values: dict[str, Any], where: str) -> Any:
@@ -175,6 +179,9 @@ def validate(config: TrainConfig) -> None:
     if config.rect and config.augment.rotate90 > 0:
         raise UsageError(f"rect batches need augment.rotate90: 0 (got {config.augment.rotate90}):"
                          " a quarter turn mixes landscape and portrait scans in one batch")
+    if config.assigner not in ASSIGNERS:
+        raise UsageError(f"assigner must be one of {', '.join(ASSIGNERS)}, got "
+                         f"{config.assigner!r}")
     if not 0.0 <= config.replay_ratio < 1.0:
         raise UsageError(f"replay_ratio is the replayed share of each epoch, in [0, 1); got "
                          f"{config.replay_ratio}")

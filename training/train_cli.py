@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rect", action="store_true", default=None,
                         help="rectangular batches, letterboxed as serving does: a quarter less "
                              "compute on 10:7 scans; no quarter-turn augmentation")
+    parser.add_argument("--assigner", choices=("fcos", "tal"),
+                        help="how predictions meet the ground truth: fcos (centre sampling by "
+                             "level, the default) or tal (task-aligned, quality focal loss)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -51,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     overrides = {key: getattr(args, key) for key in
                  ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
                   "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect",
-                  "bf16")}
+                  "bf16", "assigner")}
     config = load_config(args.config, overrides)
     progress = train(config, given={key for key, value in overrides.items() if value is not None})
     if os.environ.get("RANK", "0") != "0":

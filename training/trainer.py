@@ -258,7 +258,7 @@ class Trainer:
             outputs = outputs.to_float()
         else:
             outputs = self.step_model(images)
-        losses = detection_loss(outputs, targets)
+        losses = detection_loss(outputs, targets, self.config.assigner)
         total = sum(losses.values(), torch.zeros(()))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -14,7 +16,14 @@ from xscreen.models.detector import (
     list_models,
     register_model,
 )
-from xscreen.models.losses import Targets, assign_points, centerness_target, detection_loss
+from xscreen.models.losses import (
+    Targets,
+    assign_points,
+    centerness_target,
+    detection_loss,
+    quality_focal_loss,
+    task_aligned_assign,
+)
 
 
 def test_registry_lists_and_refuses_duplicates() -> None:
@@ -108,10 +117,56 @@ def test_centerness_is_one_at_the_centre() -> None:
     assert value.tolist() == pytest.approx([1.0, (2 / 18) ** 0.5])
 
 
-def test_loss_is_finite_with_and_without_objects() -> None:
+@pytest.mark.parametrize("assigner", ["fcos", "tal"])
+def test_loss_is_finite_with_and_without_objects(assigner: str) -> None:
     model: Detector = build_model("xscreen_tiny")
     targets = [Targets(torch.tensor([[8.0, 8.0, 40.0, 30.0]]), torch.tensor([2])),
                Targets(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))]
-    losses = detection_loss(model(torch.rand(2, 3, 64, 64)), targets)
+    losses = detection_loss(model(torch.rand(2, 3, 64, 64)), targets, assigner)
     assert set(losses) == {"class", "box", "centerness"}
     assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_unknown_assigner_is_refused() -> None:
+    outputs = build_model("xscreen_tiny")(torch.rand(1, 3, 64, 64))
+    with pytest.raises(ValueError, match="unknown assigner 'atss'"):
+        detection_loss(outputs, [Targets(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))],
+                       "atss")
+
+
+def test_task_aligned_assignment_by_hand() -> None:
+    # Box A (class 1) and box B (class 3) overlap; p1 lies in both, p3 in neither.
+    points = torch.tensor([[10.0, 10.0], [30.0, 30.0], [50.0, 50.0], [70.0, 70.0]])
+    targets = Targets(torch.tensor([[0.0, 0.0, 40.0, 40.0], [20.0, 20.0, 60.0, 60.0]]),
+                      torch.tensor([1, 3]))
+    predicted = torch.tensor([[0.0, 0.0, 40.0, 40.0],     # A exactly
+                              [20.0, 20.0, 60.0, 60.0],   # B exactly; IoU 1/7 with A
+                              [30.0, 30.0, 60.0, 60.0],   # IoU 0.5625 with B
+                              [60.0, 60.0, 80.0, 80.0]])
+    scores = torch.full((4, 4), 0.5)
+    labels, boxes, quality, iou = task_aligned_assign(scores, predicted, points, targets,
+                                                      num_classes=4, topk=2)
+    # A's two best are p0 and p1, B's are p1 and p2; p1 overlaps B more, so B keeps it.
+    assert labels.tolist() == [1, 3, 3, 4]
+    assert boxes[:3].tolist() == [[0.0, 0.0, 40.0, 40.0]] + [[20.0, 20.0, 60.0, 60.0]] * 2
+    # Each box's best point gets its IoU (1 here); p2 gets (0.5 * 0.5625^6) / (0.5 * 1^6).
+    assert quality.tolist() == pytest.approx([1.0, 1.0, 0.5625 ** 6, 0.0], rel=1e-5)
+    assert iou.tolist() == pytest.approx([1.0, 1.0, 0.5625, 0.0])
+
+
+def test_task_aligned_assignment_without_boxes_is_all_background() -> None:
+    labels, _, quality, _ = task_aligned_assign(
+        torch.rand(5, 4), torch.rand(5, 4), torch.rand(5, 2),
+        Targets(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)), num_classes=4)
+    assert labels.tolist() == [4] * 5 and quality.sum() == 0
+
+
+def test_quality_focal_loss_vanishes_at_its_target() -> None:
+    target = torch.tensor([0.0, 0.3, 1.0])
+    logits = torch.logit(target.clamp(1e-6, 1 - 1e-6))
+    assert quality_focal_loss(logits, target).item() == pytest.approx(0.0, abs=1e-6)
+    # p = 0.5 against t = 0.3: cross-entropy ln 2, scaled by 0.2 ** 2.
+    value = quality_focal_loss(torch.zeros(1), torch.tensor([0.3])).item()
+    assert value == pytest.approx(0.04 * math.log(2))

@@ -51,12 +51,14 @@ def _one_torch_thread(one_torch_thread: None) -> None:
     """Every test here trains on one thread (conftest's fixture)."""
 
 
-@pytest.mark.parametrize("bf16", [False, True])
-def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path, bf16: bool) -> None:
+@pytest.mark.parametrize(("bf16", "assigner"), [(False, "fcos"), (True, "fcos"),
+                                               (False, "tal")])
+def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path, bf16: bool,
+                                        assigner: str) -> None:
     torch.manual_seed(0)
     config = load_config(fast_config(tmp_path), {"data": str(tiny_dataset), "out": str(tmp_path),
                                                 "model": "xscreen_tiny", "input_size": 128,
-                                                "bf16": bf16})
+                                                "bf16": bf16, "assigner": assigner})
     dataset = load_dataset(tiny_dataset)
     trainer = Trainer(config, build_model("xscreen_tiny"), dataset, None, tmp_path)
     images, targets = collate([DetectionDataset(dataset, 128)[i] for i in range(4)])
@@ -153,6 +155,7 @@ def test_bad_datasets_are_refused(tiny_dataset: Path, tmp_path: Path, change: st
     (["--init", "/nonexistent/bundle"], FAST, "no weights found"),
     ([], FAST + "momentum: 0.9\n", "unknown key 'momentum'"),
     (["--input-size", "100"], FAST, "multiple of 32"),
+    ([], FAST + "assigner: atss\n", "assigner must be one of fcos, tal"),
 ])
 def test_bad_options_are_refused(tiny_dataset: Path, tmp_path: Path, extra: list[str],
                                  yaml_text: str, message: str,
