@@ -127,8 +127,10 @@ def command_line(config: TrainConfig) -> str:
     parts += ["--out", config.out, "--epochs", str(config.epochs)]
     if config.minutes is not None:
         parts += ["--minutes", f"{config.minutes:g}"]
+    # the learning rate and assigner always: a later default must not change what this repeats
     parts += ["--seed", str(config.seed), "--batch", str(config.batch), "--model", config.model,
-              "--input-size", str(config.input_size)]
+              "--input-size", str(config.input_size), "--lr", f"{config.lr:g}",
+              "--assigner", config.assigner]
     if config.init:
         parts += ["--init", config.init]
     if config.replay:

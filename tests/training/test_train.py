@@ -242,11 +242,14 @@ def test_rect_turns_quarter_turns_off_and_refuses_them_when_asked(tiny_dataset: 
     assert load_config(run / "config.yaml").rect
 
 
-def test_command_line_repeats_rect_and_bf16() -> None:
+def test_command_line_repeats_rect_bf16_lr_and_assigner() -> None:
     from xscreen.training.trainer import command_line
 
     plain = command_line(load_config(None, {"data": "d", "out": "o"}))
     assert "--rect" not in plain and "--bf16" not in plain
+    assert "--lr 0.001 --assigner fcos" in plain
+    assert "--lr 0.0005 --assigner tal" in command_line(
+        load_config(None, {"data": "d", "out": "o", "lr": 5e-4, "assigner": "tal"}))
     both = command_line(load_config(None, {"data": "d", "out": "o", "rect": True, "bf16": True}))
     assert both.endswith("--rect --bf16")
 
