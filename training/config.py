@@ -54,7 +54,7 @@ class TrainConfig:
     epochs: int = 30
     minutes: float | None = None      # total wall-clock budget of the run, across resumes
     batch: int = 8
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.05
     warmup_steps: int = 300
     ema_decay: float = 0.9998

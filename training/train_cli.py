@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replayed share of each epoch, in [0, 1) (default 0.5; 0.75 "
                              "when fine-tuning)")
     parser.add_argument("--lr", type=float,
-                        help="peak learning rate (default 0.001; 0.0005 when fine-tuning)")
+                        help="peak learning rate (default 0.002; 0.0005 when fine-tuning)")
     parser.add_argument("--config", help="YAML file overlaying the defaults")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--batch", type=int, help="images per step (default 8)")

@@ -174,10 +174,10 @@ def test_finetune_defaults_give_way_to_explicit_values(parent: Path, tmp_path: P
     assert (tuned.lr, tuned.warmup_steps, tuned.replay_ratio) == (5e-4, 30, 0.75)
     assert tuned.freeze_backbone and tuned.freeze_norm and tuned.ema_decay == 0.99
     (tmp_path / "c.yaml").write_text("warmup_steps: 5\n")
-    chosen = load_config(tmp_path / "c.yaml", {"init": str(parent), "lr": 2e-3})
-    assert (chosen.lr, chosen.warmup_steps) == (2e-3, 5)
+    chosen = load_config(tmp_path / "c.yaml", {"init": str(parent), "lr": 1e-3})
+    assert (chosen.lr, chosen.warmup_steps) == (1e-3, 5)
     plain = load_config(None, {})
-    assert (plain.lr, plain.freeze_backbone, plain.replay_ratio) == (1e-3, False, 0.5)
+    assert (plain.lr, plain.freeze_backbone, plain.replay_ratio) == (2e-3, False, 0.5)
 
 
 def test_a_dataset_that_renames_a_class_is_not_a_new_class(tiny_dataset: Path, tmp_path: Path,

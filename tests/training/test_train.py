@@ -247,7 +247,7 @@ def test_command_line_repeats_rect_bf16_lr_and_assigner() -> None:
 
     plain = command_line(load_config(None, {"data": "d", "out": "o"}))
     assert "--rect" not in plain and "--bf16" not in plain
-    assert "--lr 0.001 --assigner fcos" in plain
+    assert "--lr 0.002 --assigner fcos" in plain
     assert "--lr 0.0005 --assigner tal" in command_line(
         load_config(None, {"data": "d", "out": "o", "lr": 5e-4, "assigner": "tal"}))
     both = command_line(load_config(None, {"data": "d", "out": "o", "rect": True, "bf16": True}))
