@@ -150,11 +150,11 @@ def task_aligned_assign(scores: Tensor, predicted: Tensor, points: Tensor, targe
                           == best_box[:, None])
     positive = chosen.any(dim=1)
     alignment = torch.where(chosen, alignment, torch.zeros_like(alignment))
-    best_iou = torch.where(chosen, ious, torch.zeros_like(ious)).amax(dim=0)   # per box
+    chosen_iou = torch.where(chosen, ious, torch.zeros_like(ious))
+    best_iou = chosen_iou.amax(dim=0)                                    # per box
     quality = (alignment * best_iou / (alignment.amax(dim=0) + 1e-9)).amax(dim=1)
     labels = torch.where(positive, targets.labels[best_box], background)
-    matched_iou = torch.where(chosen, ious, torch.zeros_like(ious)).amax(dim=1)
-    return labels, boxes[best_box], quality, matched_iou
+    return labels, boxes[best_box], quality, chosen_iou.amax(dim=1)
 
 
 def quality_focal_loss(logits: Tensor, targets: Tensor, gamma: float = 2.0) -> Tensor:

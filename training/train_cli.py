@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rect", action="store_true", default=None,
                         help="rectangular batches, letterboxed as serving does: a quarter less "
                              "compute on 10:7 scans; no quarter-turn augmentation")
-    parser.add_argument("--assigner", choices=("fcos", "tal"),
+    parser.add_argument("--assigner",   # checked with the YAML's value (training/config.py)
                         help="how predictions meet the ground truth: fcos (centre sampling by "
                              "level, the default) or tal (task-aligned, quality focal loss)")
 

@@ -156,6 +156,7 @@ def test_bad_datasets_are_refused(tiny_dataset: Path, tmp_path: Path, change: st
     ([], FAST + "momentum: 0.9\n", "unknown key 'momentum'"),
     (["--input-size", "100"], FAST, "multiple of 32"),
     ([], FAST + "assigner: atss\n", "assigner must be one of fcos, tal"),
+    (["--assigner", "atss"], FAST, "assigner must be one of fcos, tal"),
 ])
 def test_bad_options_are_refused(tiny_dataset: Path, tmp_path: Path, extra: list[str],
                                  yaml_text: str, message: str,
