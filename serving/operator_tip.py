@@ -188,8 +188,7 @@ class TipTraining:
                 return None
             projected = row.boxes or []
             hit = decision == "threat_confirmed" or any(
-                box_iou(label["box"], [box])[0] >= MIN_IOU for label in labels or []
-                for box in projected)
+                (box_iou(label["box"], projected) >= MIN_IOU).any() for label in labels or [])
             row.decision, row.labels = decision, labels
             row.result, row.decided_at = ("hit" if hit else "miss"), utcnow()
             outcome = {"result": row.result, "label": row.label or "", "boxes": projected}

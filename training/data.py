@@ -77,12 +77,17 @@ def record_boxes(record: ImageRecord) -> tuple[np.ndarray, np.ndarray]:
     return boxes, np.asarray(record.labels, dtype=np.int64)
 
 
+def shrink_scale(shape: tuple[int, ...], long_side: int) -> float:
+    """The factor :func:`shrink_to` resizes an image of ``shape`` by (1 when it is small)."""
+    return min(1.0, long_side / max(shape[:2]))
+
+
 def shrink_to(image: np.ndarray, boxes: np.ndarray,
               long_side: int) -> tuple[np.ndarray, np.ndarray]:
     """Resize ``image`` down (never up) so its long side is ``long_side``, as letterbox would."""
     height, width = image.shape[:2]
-    scale = long_side / max(height, width)
-    if scale >= 1:
+    scale = shrink_scale(image.shape, long_side)
+    if scale == 1:
         return image, boxes
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), boxes * scale
@@ -201,7 +206,7 @@ class DetectionDataset(TorchDataset):
             image, scale = hit
             return image, boxes * np.float32(scale)
         image = read_rgb(self.dataset.image_path(self.dataset.images[index]))
-        scale = min(1.0, self.input_size / max(image.shape[:2]))   # shrink_to's
+        scale = shrink_scale(image.shape, self.input_size)
         image, boxes = shrink_to(image, boxes, self.input_size)
         self.cache.put(index, image, scale)
         return image, boxes
