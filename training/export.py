@@ -210,7 +210,8 @@ def make_card(state: dict[str, Any], sha256: str, version: str | None = None) ->
                 "minutes": config.get("minutes"), "steps": state.get("step"),
                 "command": state.get("command"), "data_info": state.get("data_info"),
                 "device": state.get("device", "cpu"), "ranks": state.get("ranks", 1),
-                "replay": config.get("replay"), "init": config.get("init")}
+                "replay": config.get("replay"), "init": config.get("init"),
+                "config": config}   # everything else (augmentations, learning rate, ...)
     metrics = {"val_map50": state["val_map50"]} if state.get("val_map50") is not None else {}
     return ModelCard(name=state["model_name"].replace("_", "-"),
                      version=version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M%S"),

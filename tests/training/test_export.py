@@ -32,7 +32,7 @@ def torch_threads_restored() -> Iterator[None]:
 def trained_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("export") / "run"
     config = run.parent / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
+    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\naugment: {zoom: 0.25}\n")
     assert main(["train", "--data", str(tiny_dataset), "--val", str(tiny_dataset), "--out",
                  str(run), "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
                  "--epochs", "1", "--config", str(config)]) == 0
@@ -52,6 +52,9 @@ def test_bundle_files_and_card(bundle: Path, capsys: pytest.CaptureFixture[str])
     assert (card.name, card.version, card.input_size) == ("xscreen-tiny", "t1", 128)
     assert card.training["model"] == "xscreen_tiny" and card.training["seed"] == 0
     assert "xscreen train" in card.training["command"]
+    # the whole configuration, YAML overlay included, so the card says how to repeat the run
+    assert card.training["config"]["augment"]["zoom"] == 0.25
+    assert card.training["config"]["warmup_steps"] == 2
     assert set(card.thresholds) == set(card.classes)
 
 
@@ -112,7 +115,7 @@ def test_export_prints_parity(trained_run: Path, tmp_path: Path,
 
 def test_init_from_bundle_fine_tunes(bundle: Path, tiny_dataset: Path, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
+    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\naugment: {zoom: 0.25}\n")
     assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ft"),
                  "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4", "--epochs", "1",
                  "--init", str(bundle), "--config", str(config)]) == 0
