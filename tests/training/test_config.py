@@ -56,3 +56,14 @@ def test_bad_augmentations_are_refused(tmp_path: Path, augment: str, message: st
     path.write_text(f"augment: {augment}\n")
     with pytest.raises(UsageError, match=re.escape(message)):
         load_config(path)
+
+
+def test_the_default_models_close_up_recipe_loads_as_documented() -> None:
+    """make default-model's second stage: training/recipes/closeups.yaml over a fine-tune."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / "closeups.yaml"
+    config = load_config(recipe, {"init": "var/runs/default/best.pt", "rect": True})
+    assert config.augment.zoom == 0.3 and config.augment.zoom_range == (1.5, 2.5)
+    # a full fine-tune, not the gentle defaults of a few new seizure images
+    assert (config.lr, config.freeze_backbone, config.freeze_norm) == (5e-4, False, False)
+    assert (config.ema_decay, config.warmup_steps) == (0.999, 30)
+    assert load_config(None, {"init": "x.pt"}).freeze_backbone   # what the recipe overrides
