@@ -36,17 +36,18 @@ from xscreen.datasets.coco import Dataset, ImageRecord, categories, load_dataset
 from xscreen.errors import XscreenError
 from xscreen.models.runtime import OnnxDetector
 from xscreen.training.data import read_rgb
-from xscreen.training.metrics import CocoSummary, ImageDetections, coco_map
+from xscreen.training.metrics import ImageDetections, coco_map
 
 AIR = 255
 MIN_VISIBLE = 0.5   # share of an object's area inside a window for it to count
 
 
 @dataclass
-class View:
-    """One rescaled scan: the image, the objects that count, and the crowd (ignored) regions."""
+class Truth:
+    """One rescaled scan's size, the objects that count, and the crowd (ignored) regions."""
 
-    image: np.ndarray
+    width: int
+    height: int
     boxes: np.ndarray      # [G, 4] x1, y1, x2, y2
     labels: np.ndarray     # [G]
     crowd: np.ndarray      # [C, 4]
@@ -54,11 +55,12 @@ class View:
 
 
 def rescale(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, zoom: float,
-            rng: np.random.Generator) -> View:
+            rng: np.random.Generator) -> tuple[np.ndarray, Truth]:
     """``image`` with its objects ``zoom`` times larger relative to the whole (see the module)."""
     height, width = image.shape[:2]
+    no_crowd = np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
     if zoom == 1:
-        return View(image, boxes, labels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+        return image, Truth(width, height, boxes, labels, *no_crowd)
     if zoom < 1:
         canvas_w, canvas_h = round(width / zoom), round(height / zoom)
         left = int(rng.integers(0, canvas_w - width + 1))
@@ -66,7 +68,7 @@ def rescale(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, zoom: floa
         canvas = np.full((canvas_h, canvas_w, *image.shape[2:]), AIR, dtype=image.dtype)
         canvas[top:top + height, left:left + width] = image
         shifted = boxes + np.array([left, top, left, top], np.float32)
-        return View(canvas, shifted, labels, np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+        return canvas, Truth(canvas_w, canvas_h, shifted, labels, *no_crowd)
     window_w, window_h = max(1, round(width / zoom)), max(1, round(height / zoom))
     if len(boxes):   # centre the window on a random object, inside the scan
         x1, y1, x2, y2 = boxes[int(rng.integers(len(boxes)))]
@@ -83,26 +85,26 @@ def rescale(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, zoom: floa
     inside = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
     visible = inside / np.maximum(area, 1e-9)
     keep, cut = visible >= MIN_VISIBLE, (visible > 0) & (visible < MIN_VISIBLE)
-    return View(np.ascontiguousarray(crop), clipped[keep], labels[keep], clipped[cut], labels[cut])
+    return np.ascontiguousarray(crop), Truth(window_w, window_h, clipped[keep], labels[keep],
+                                             clipped[cut], labels[cut])
 
 
 def xywh(box: np.ndarray) -> list[float]:
     return [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])]
 
 
-def as_dataset(views: list[View], classes: tuple[str, ...]) -> Dataset:
-    """The views as an in-memory COCO dataset (crowd regions marked ``iscrowd``)."""
+def as_dataset(truths: list[Truth], classes: tuple[str, ...]) -> Dataset:
+    """The rescaled scans' objects as an in-memory COCO dataset (crowd regions ``iscrowd``)."""
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     records: list[ImageRecord] = []
-    for image_id, view in enumerate(views, start=1):
-        height, width = view.image.shape[:2]
-        images.append({"id": image_id, "file_name": f"{image_id}.png", "width": width,
-                       "height": height})
-        record = ImageRecord(image_id, f"{image_id}.png", width, height)
-        boxes = np.concatenate([view.boxes, view.crowd]).reshape(-1, 4)
-        labels = np.concatenate([view.labels, view.crowd_labels])
-        crowds = [0] * len(view.boxes) + [1] * len(view.crowd)
+    for image_id, truth in enumerate(truths, start=1):
+        images.append({"id": image_id, "file_name": f"{image_id}.png", "width": truth.width,
+                       "height": truth.height})
+        record = ImageRecord(image_id, f"{image_id}.png", truth.width, truth.height)
+        boxes = np.concatenate([truth.boxes, truth.crowd]).reshape(-1, 4)
+        labels = np.concatenate([truth.labels, truth.crowd_labels])
+        crowds = [0] * len(truth.boxes) + [1] * len(truth.crowd)
         for box, label, crowd in zip(boxes, labels, crowds, strict=True):
             annotations.append({"id": len(annotations) + 1, "image_id": image_id,
                                 "category_id": int(label) + 1, "bbox": xywh(box),
@@ -116,24 +118,22 @@ def as_dataset(views: list[View], classes: tuple[str, ...]) -> Dataset:
     return Dataset(Path("."), classes, records, coco)
 
 
-def make_views(dataset: Dataset, zoom: float, seed: int, limit: int | None) -> list[View]:
+def detect_at_zoom(dataset: Dataset, zoom: float, detectors: list[OnnxDetector], seed: int,
+                   limit: int | None) -> tuple[list[Truth], list[list[ImageDetections]]]:
+    """Every detector's detections on the same rescaled scans (one image in memory at a time)."""
     rng = np.random.default_rng(seed)
-    views = []
-    for record in dataset.images[:limit]:
+    truths: list[Truth] = []
+    found: list[list[ImageDetections]] = [[] for _ in detectors]
+    for image_id, record in enumerate(dataset.images[:limit], start=1):
         boxes = np.asarray(record.boxes, np.float32).reshape(-1, 4)
         boxes[:, 2:] += boxes[:, :2]
-        views.append(rescale(read_rgb(dataset.image_path(record)), boxes,
-                             np.asarray(record.labels, np.int64), zoom, rng))
-    return views
-
-
-def score(detector: OnnxDetector, views: list[View], classes: tuple[str, ...]) -> CocoSummary:
-    dataset = as_dataset(views, classes)
-    detections = []
-    for image_id, view in enumerate(views, start=1):
-        found = detector.detect_all(view.image)
-        detections.append(ImageDetections(image_id, found.boxes, found.scores, found.labels))
-    return coco_map(dataset, detections)
+        image, truth = rescale(read_rgb(dataset.image_path(record)), boxes,
+                               np.asarray(record.labels, np.int64), zoom, rng)
+        truths.append(truth)
+        for detector, results in zip(detectors, found, strict=True):
+            result = detector.detect_all(image)
+            results.append(ImageDetections(image_id, result.boxes, result.scores, result.labels))
+    return truths, found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,17 +165,22 @@ def main(argv: list[str] | None = None) -> int:
         " ".join(f"{name[:11]:>11}" for name in classes)
     print(header)
     started = time.perf_counter()
-    for dataset in sets:
-        for zoom in args.zoom:
-            views = make_views(dataset, zoom, args.seed, args.limit)
-            present = set(np.concatenate([v.labels for v in views]).tolist()) if views else set()
-            for detector in detectors:
-                summary = score(detector, views, classes)
-                cells = [f"{summary.ap50.get(name, 0.0):>11.3f}" if index in present
-                         else f"{'-':>11}" for index, name in enumerate(classes)]
-                print(f"{dataset.root.name:<28} {zoom:>5.2f} {detector.bundle.root.name:<24} "
-                      f"{summary.map50:>6.3f} {summary.map50_95:>6.3f}  " + " ".join(cells),
-                      flush=True)
+    try:
+        for dataset in sets:
+            for zoom in args.zoom:
+                truths, found = detect_at_zoom(dataset, zoom, detectors, args.seed, args.limit)
+                scored = as_dataset(truths, classes)
+                present = {label for truth in truths for label in truth.labels.tolist()}
+                for detector, detections in zip(detectors, found, strict=True):
+                    summary = coco_map(scored, detections)
+                    cells = [f"{summary.ap50.get(name, 0.0):>11.3f}" if index in present
+                             else f"{'-':>11}" for index, name in enumerate(classes)]
+                    print(f"{dataset.root.name:<28} {zoom:>5.2f} "
+                          f"{detector.bundle.root.name:<24} {summary.map50:>6.3f} "
+                          f"{summary.map50_95:>6.3f}  " + " ".join(cells), flush=True)
+    except XscreenError as error:
+        print(f"bench_scale: {error}", file=sys.stderr)
+        return 2
     print(f"({time.perf_counter() - started:.0f} s; per-class columns are AP50, '-' where the "
           "set has no such object)")
     return 0

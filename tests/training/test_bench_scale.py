@@ -35,12 +35,12 @@ def scan() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_zoom_out_pads_with_air_and_moves_the_boxes() -> None:
     image, boxes, labels = scan()
-    view = bench().rescale(image, boxes, labels, 0.5, np.random.default_rng(1))
-    assert view.image.shape == (140, 200, 3)
-    ys, xs = np.nonzero((view.image != 255).any(axis=2))
+    shown, view = bench().rescale(image, boxes, labels, 0.5, np.random.default_rng(1))
+    assert shown.shape == (140, 200, 3) and (view.width, view.height) == (200, 140)
+    ys, xs = np.nonzero((shown != 255).any(axis=2))
     top, left = ys.min(), xs.min()
-    assert np.array_equal(view.image[top:top + 70, left:left + 100], image)
-    assert (view.image == 255).sum() >= 3 * (140 * 200 - 70 * 100)
+    assert np.array_equal(shown[top:top + 70, left:left + 100], image)
+    assert (shown == 255).sum() >= 3 * (140 * 200 - 70 * 100)
     assert np.allclose(view.boxes, boxes + np.array([left, top, left, top]))
     assert view.labels.tolist() == [0, 2] and len(view.crowd) == 0
 
@@ -49,11 +49,11 @@ def test_zoom_in_crops_a_window_objects_grow_cut_ones_become_crowd() -> None:
     image, boxes, labels = scan()
     module = bench()
     for seed in range(20):
-        view = module.rescale(image, boxes, labels, 2.0, np.random.default_rng(seed))
-        assert view.image.shape == (35, 50, 3)
+        shown, view = module.rescale(image, boxes, labels, 2.0, np.random.default_rng(seed))
+        assert shown.shape == (35, 50, 3) and (view.width, view.height) == (50, 35)
         # the window's own pixels, at the scan's resolution: find it in the scan
         found = [(y, x) for y in range(36) for x in range(51)
-                 if np.array_equal(image[y:y + 35, x:x + 50], view.image)]
+                 if np.array_equal(image[y:y + 35, x:x + 50], shown)]
         assert len(found) == 1
         top, left = found[0]
         for box, label in zip(view.boxes, view.labels, strict=True):
@@ -68,15 +68,14 @@ def test_zoom_in_crops_a_window_objects_grow_cut_ones_become_crowd() -> None:
             assert 0 < (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * area
         assert len(view.boxes) + len(view.crowd) >= 1   # the window is around an object
     # relative to the picture, a whole object is twice as large as in the scan
-    view = module.rescale(image, boxes[:1], labels[:1], 2.0, np.random.default_rng(0))
+    _, view = module.rescale(image, boxes[:1], labels[:1], 2.0, np.random.default_rng(0))
     assert (view.boxes[0, 2] - view.boxes[0, 0]) / 50 == pytest.approx(2 * 10 / 100)
 
 
 def test_detections_on_crowd_regions_neither_count_nor_cost() -> None:
     module = bench()
-    blank = np.zeros((50, 50, 3), np.uint8)
-    view = module.View(blank, np.array([[5, 5, 20, 20]], np.float32), np.array([1]),
-                       np.array([[30, 30, 45, 45]], np.float32), np.array([1]))
+    view = module.Truth(50, 50, np.array([[5, 5, 20, 20]], np.float32), np.array([1]),
+                        np.array([[30, 30, 45, 45]], np.float32), np.array([1]))
     dataset = module.as_dataset([view], CLASSES)
     right = np.array([[5, 5, 20, 20]], np.float32)
 
