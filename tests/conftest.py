@@ -6,6 +6,8 @@ gold: a small black bar, counterfeit: a green rectangle), so a tiny model learns
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import cv2
@@ -67,6 +70,18 @@ def write_tiny_dataset(root: Path, count: int = 8, seed: int = 0, width: int = 1
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight 128x96 images with two shapes each (read-only: copy before changing it)."""
     return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "data", count=8, seed=1)
+
+
+@functools.cache
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/NAME.py`` as a module (benchmarks/ is not a package), loaded once."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module      # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_fake_bundle(root: Path, rows: list[list[float]], input_size: int = 128,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import write_fake_bundle
+from conftest import load_benchmark, write_fake_bundle
 
 from xscreen import CLASSES
 from xscreen.serving.manifest import parse_manifest
@@ -20,16 +17,8 @@ from xscreen.serving.scenarios import ScenarioConfig, generate, misspell
 FAST = ScenarioConfig(parcels=200, with_scans=False, contraband_share=0.2)
 
 
-@functools.cache
 def load_bench() -> ModuleType:
-    """benchmarks/bench_risk.py as a module (benchmarks/ is not a package)."""
-    path = Path(__file__).parents[2] / "benchmarks" / "bench_risk.py"
-    spec = importlib.util.spec_from_file_location("bench_risk", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_risk"] = module      # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_risk")
 
 
 def test_stream_is_deterministic_and_valid() -> None:

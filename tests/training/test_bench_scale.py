@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import write_fake_bundle
+from conftest import load_benchmark, write_fake_bundle
 
 from xscreen import CLASSES
 from xscreen.training.metrics import ImageDetections, coco_map
 
 
-@functools.cache
 def bench() -> ModuleType:
-    path = Path(__file__).parents[2] / "benchmarks" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scale"] = module      # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_scale")
 
 
 def scan() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
