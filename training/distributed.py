@@ -51,8 +51,12 @@ def init_world() -> World:
                  int(os.environ.get("LOCAL_WORLD_SIZE", str(size))))
 
 
-def close_world(world: World) -> None:
+def close_world(world: World, wait: bool = False) -> None:
+    """Leave the process group; ``wait``: first wait for every rank to get here (only after a
+    run that finished everywhere: a rank that failed would never arrive)."""
     if world.distributed and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -9,6 +9,7 @@ run records its lineage (parent, data) for the card ``xscreen export`` writes.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sys
 from collections.abc import Collection
@@ -217,7 +218,14 @@ def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer
 def train(config: TrainConfig, given: Collection[str] = ()) -> Progress:
     """Train (or resume) the run that ``config`` describes; returns where it ended."""
     trainer = start_or_resume(config, given)
+    world, finished = trainer.world, False
     try:
-        return trainer.train()
+        progress = trainer.train()
+        finished = True
+        return progress
     finally:
-        close_world(trainer.world)
+        # DDP holds the process group: let it go while every rank is still connected, not at
+        # interpreter exit, where gloo's threads have aborted a rank whose peer had gone
+        del trainer
+        gc.collect()
+        close_world(world, wait=finished)
