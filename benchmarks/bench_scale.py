@@ -35,7 +35,7 @@ import numpy as np
 from xscreen.datasets.coco import Dataset, ImageRecord, categories, load_dataset
 from xscreen.errors import XscreenError
 from xscreen.models.runtime import OnnxDetector
-from xscreen.training.data import read_rgb
+from xscreen.training.data import read_rgb, record_boxes
 from xscreen.training.metrics import ImageDetections, coco_map
 
 AIR = 255
@@ -125,10 +125,8 @@ def detect_at_zoom(dataset: Dataset, zoom: float, detectors: list[OnnxDetector],
     truths: list[Truth] = []
     found: list[list[ImageDetections]] = [[] for _ in detectors]
     for image_id, record in enumerate(dataset.images[:limit], start=1):
-        boxes = np.asarray(record.boxes, np.float32).reshape(-1, 4)
-        boxes[:, 2:] += boxes[:, :2]
-        image, truth = rescale(read_rgb(dataset.image_path(record)), boxes,
-                               np.asarray(record.labels, np.int64), zoom, rng)
+        boxes, labels = record_boxes(record)
+        image, truth = rescale(read_rgb(dataset.image_path(record)), boxes, labels, zoom, rng)
         truths.append(truth)
         for detector, results in zip(detectors, found, strict=True):
             result = detector.detect_all(image)
