@@ -22,9 +22,11 @@ attenuation is then one small matrix product and one exponential per group.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -192,10 +194,41 @@ def _blur(image: np.ndarray, sigma: float, scan_sigma: float) -> np.ndarray:
                             borderType=cv2.BORDER_REPLICATE)
 
 
+SPECTRUM_TABLE = Path(__file__).with_name("tube_spectra.json")
+"""SpekPy's spectra of the scanners the synthesiser draws (:data:`scene.SCANNERS`), computed
+once by :func:`write_spectrum_table`: the same numbers, without SpekPy's 160 MB of data tables
+(a GPU machine that cannot install packages synthesises with the table and xraydb alone). A test
+checks every entry against SpekPy; other tubes are computed by SpekPy as they are asked for."""
+
+
+def spectrum_key(config: ScannerConfig) -> str:
+    """What a tube's spectrum depends on: voltage, anode angle and aluminium filtration."""
+    return (f"kvp={config.kvp:g} anode={config.anode_angle_deg:g} "
+            f"al={config.tube_filter_al_mm:g}")
+
+
+@lru_cache(maxsize=1)
+def _tabulated_spectra() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    if not SPECTRUM_TABLE.is_file():
+        return {}
+    table = json.loads(SPECTRUM_TABLE.read_text())
+    return {key: (np.asarray(entry["energies_kev"], np.float64),
+                  np.asarray(entry["fluence"], np.float64))
+            for key, entry in table["spectra"].items()}
+
+
 def _tube_spectrum(config: ScannerConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Photon fluence per 1 keV bin of a tungsten tube, from SpekPy."""
+    """Photon fluence per 1 keV bin of a tungsten tube: SpekPy's (:data:`SPECTRUM_TABLE`)."""
     if config.monochromatic_kev is not None:
         return np.array([config.monochromatic_kev]), np.array([1.0])
+    tabulated = _tabulated_spectra().get(spectrum_key(config))
+    if tabulated is not None:
+        return tabulated[0].copy(), tabulated[1].copy()
+    return spekpy_spectrum(config)
+
+
+def spekpy_spectrum(config: ScannerConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Photon fluence per 1 keV bin of a tungsten tube, computed by SpekPy."""
     import spekpy
 
     spek = spekpy.Spek(kvp=config.kvp, th=config.anode_angle_deg, dk=1.0)
@@ -203,6 +236,24 @@ def _tube_spectrum(config: ScannerConfig) -> tuple[np.ndarray, np.ndarray]:
     energies, fluence = spek.get_spectrum()
     keep = energies >= _GROUP_EDGES_KEV[0]
     return np.asarray(energies[keep], np.float64), np.asarray(fluence[keep], np.float64)
+
+
+def write_spectrum_table(configs: Sequence[ScannerConfig],
+                         path: Path = SPECTRUM_TABLE) -> None:
+    """Compute the spectra of ``configs`` with SpekPy and write them as :data:`SPECTRUM_TABLE`
+    (``python -c "from xscreen.datasets.physics import write_spectrum_table; from
+    xscreen.datasets.scene import SCANNERS; write_spectrum_table(SCANNERS)"``)."""
+    import spekpy
+
+    spectra = {}
+    for config in configs:
+        energies, fluence = spekpy_spectrum(config)
+        spectra[spectrum_key(config)] = {"energies_kev": energies.tolist(),
+                                         "fluence": fluence.tolist()}
+    path.write_text(json.dumps({"source": f"spekpy {getattr(spekpy, '__version__', '?')}, "
+                                          "1 keV bins, tungsten anode, aluminium filter",
+                                "spectra": spectra}, indent=1) + "\n")
+    _tabulated_spectra.cache_clear()
 
 
 def _absorbed(formula_density: tuple[str, float], thickness_mm: float,

@@ -101,3 +101,36 @@ def test_bad_scanner_config_is_refused() -> None:
         ScannerConfig(kvp=300)
     with pytest.raises(ValueError, match="photons"):
         ScannerConfig(photons_per_pixel=0)
+
+
+def test_shipped_spectra_are_spekpys_and_cover_every_scanner() -> None:
+    """tube_spectra.json holds SpekPy's own numbers for each scanner the synthesiser draws
+    (regenerate it with physics.write_spectrum_table when a tube changes)."""
+    import json
+
+    from xscreen.datasets.physics import SPECTRUM_TABLE, spectrum_key, spekpy_spectrum
+    from xscreen.datasets.scene import SCANNERS
+
+    table = json.loads(SPECTRUM_TABLE.read_text())["spectra"]
+    assert {spectrum_key(config) for config in SCANNERS} <= set(table)
+    for config in SCANNERS:
+        energies, fluence = spekpy_spectrum(config)
+        entry = table[spectrum_key(config)]
+        assert np.array_equal(energies, entry["energies_kev"])
+        assert np.array_equal(fluence, entry["fluence"])
+
+
+def test_synthesiser_scanners_build_without_spekpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drawn scanners need no SpekPy (a GPU machine without it synthesises from the table);
+    any other tube still asks SpekPy, and says so when it is missing."""
+    import sys
+
+    from xscreen.datasets.scene import SCANNERS
+
+    with_spekpy = [Scanner(config).spectrum() for config in SCANNERS]
+    monkeypatch.setitem(sys.modules, "spekpy", None)    # import spekpy now raises ImportError
+    for config, expected in zip(SCANNERS, with_spekpy, strict=True):
+        for got, want in zip(Scanner(config).spectrum(), expected, strict=True):
+            assert np.array_equal(got, want)
+    with pytest.raises(ImportError):
+        Scanner(ScannerConfig(kvp=100.0))
