@@ -12,6 +12,7 @@ each new one, and an EMA that averages the last hundred or so steps from the fir
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ import yaml
 
 from xscreen.errors import UsageError
 from xscreen.models.losses import ASSIGNERS
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+"""The values of ``TrainConfig.device`` (:func:`xscreen.training.distributed.resolve_device`)."""
 
 
 @dataclass
@@ -93,6 +97,9 @@ class TrainConfig:
     # How head outputs meet the ground truth: "fcos" (centre sampling by level) or "tal"
     # (task-aligned assignment with quality focal loss); xscreen.models.losses explains both.
     assigner: str = "fcos"
+    # Where the step runs: "auto" (a CUDA GPU when torch sees one, else the CPU), "cpu", "cuda"
+    # or "cuda:N". The data loader, validation's scoring and checkpoints stay on the CPU.
+    device: str = "auto"
 
 
 def _overlay(instance: Any, values: dict[str, Any], where: str) -> Any:
@@ -182,6 +189,8 @@ def validate(config: TrainConfig) -> None:
     if config.assigner not in ASSIGNERS:
         raise UsageError(f"assigner must be one of {', '.join(ASSIGNERS)}, got "
                          f"{config.assigner!r}")
+    if not DEVICE_PATTERN.fullmatch(config.device):
+        raise UsageError(f"device must be auto, cpu, cuda or cuda:N, got {config.device!r}")
     if not 0.0 <= config.replay_ratio < 1.0:
         raise UsageError(f"replay_ratio is the replayed share of each epoch, in [0, 1); got "
                          f"{config.replay_ratio}")

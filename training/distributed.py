@@ -18,6 +18,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from xscreen.errors import UsageError
+
 
 @dataclass(frozen=True)
 class World:
@@ -49,6 +51,37 @@ def init_world() -> World:
         dist.init_process_group(backend="gloo")
     return World(dist.get_rank(), dist.get_world_size(),
                  int(os.environ.get("LOCAL_WORLD_SIZE", str(size))))
+
+
+def resolve_device(name: str, world: World = SINGLE_PROCESS) -> torch.device:
+    """The device a run's step runs on: ``name`` is ``TrainConfig.device`` (auto, cpu, cuda,
+    cuda:N); ``auto`` takes a CUDA GPU when torch sees one. UsageError when CUDA is asked for
+    and absent, and for CUDA under ``torchrun``: data-parallel training here uses gloo on CPU
+    processes, and several GPUs (NCCL) are not supported yet."""
+    cuda = torch.cuda.is_available()
+    if name == "auto":
+        name = "cuda" if cuda and not world.distributed else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if not cuda:
+        built = "built without CUDA" if torch.version.cuda is None else \
+            f"built for CUDA {torch.version.cuda}, but no GPU is visible"
+        raise UsageError(f"device {name}: no CUDA GPU here (torch {torch.__version__} is "
+                         f"{built}); use --device cpu or auto")
+    if world.distributed:
+        raise UsageError(f"device {name}: data-parallel training under torchrun runs on CPU "
+                         "processes only (gloo); train on one GPU with a single process")
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise UsageError(f"device {name}: only {torch.cuda.device_count()} GPU(s) here")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    """What a card records of the training device: ``cpu`` or ``cuda (NVIDIA H200)``."""
+    if device.type != "cuda":
+        return device.type
+    return f"cuda ({torch.cuda.get_device_name(device)})"
 
 
 def close_world(world: World, wait: bool = False) -> None:

@@ -26,13 +26,14 @@ from xscreen.models.card import CARD_FILE, file_sha256
 from xscreen.models.detector import Detector, build_model, list_models
 from xscreen.training.checkpoint import load_checkpoint
 from xscreen.training.config import TrainConfig, config_from_dict, save_config
-from xscreen.training.distributed import close_world, init_world
+from xscreen.training.distributed import close_world, init_world, resolve_device
 from xscreen.training.trainer import Progress, Trainer, seed_everything
 
 GROWABLE = ("class_logits.weight", "class_logits.bias")
 """Parameters whose first dimension is the class count: grown when classes are appended."""
 
-RESUMABLE_OVERRIDES = ("epochs", "minutes", "checkpoint_minutes", "workers", "threads")
+RESUMABLE_OVERRIDES = ("epochs", "minutes", "checkpoint_minutes", "workers", "threads",
+                       "device")
 RUN_FILES = {"config.yaml", "last.pt", "best.pt", "log.csv", "curves.png",
              "image-cache"}  # decoded scans while a run goes on (training.data.ImageCache)
 
@@ -193,6 +194,9 @@ def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer
     state = load_checkpoint(run_dir / "last.pt") if resume else None
     if state is not None:
         config = resumed_config(state["config"], config, given)
+    device = resolve_device(config.device, world)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True   # rect batches come in a few shapes only
     # processes on one machine share its cores
     torch.set_num_threads(max(1, config.threads // world.local_size))
     seed_everything(config.seed)
@@ -205,7 +209,7 @@ def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer
     lineage = state.get("lineage", {}) if state is not None \
         else run_lineage(config, train_set, replay_set, classes)
     trainer = Trainer(config, model, train_set, val_set, run_dir, replay_set=replay_set,
-                      world=world, lineage=lineage)
+                      world=world, lineage=lineage, device=device)
     if state is not None:
         trainer.load_state_dict(state)
         if world.is_main:

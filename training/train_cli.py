@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rect", action="store_true", default=None,
                         help="rectangular batches, letterboxed as serving does: a quarter less "
                              "compute on 10:7 scans; no quarter-turn augmentation")
+    parser.add_argument("--device",
+                        help="where the training step runs: auto (a CUDA GPU when there is one, "
+                             "the default), cpu, cuda or cuda:N")
     parser.add_argument("--assigner",   # checked with the YAML's value (training/config.py)
                         help="how predictions meet the ground truth: fcos (centre sampling by "
                              "level, the default) or tal (task-aligned, quality focal loss)")
@@ -54,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     overrides = {key: getattr(args, key) for key in
                  ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
                   "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect",
-                  "bf16", "assigner")}
+                  "bf16", "assigner", "device")}
     config = load_config(args.config, overrides)
     progress = train(config, given={key for key, value in overrides.items() if value is not None})
     if os.environ.get("RANK", "0") != "0":

@@ -49,6 +49,7 @@ from xscreen.training.distributed import (
     World,
     agree_max,
     average_buffers,
+    device_description,
     gather_digests,
     weights_digest,
 )
@@ -89,11 +90,19 @@ def epoch_order(new_size: int, seed: int, epoch: int, replay_size: int = 0,
 
 
 class EpochSampler(Sampler[int]):
-    """One rank's slice of an epoch's order, skipping the first ``start`` samples on resume."""
+    """One rank's slice of an epoch's order, skipping the first ``start`` samples on resume.
+
+    :meth:`set_order` gives it the next epoch's order, so that one loader (and its worker
+    processes) serves the whole run."""
 
     def __init__(self, order: list[int], start: int = 0, world: World = SINGLE_PROCESS) -> None:
-        per_rank = len(order) // world.size          # equal slices: ranks step together
-        self.order = order[world.rank::world.size][:per_rank][start:]
+        self.world = world
+        self.order: list[int] = []
+        self.set_order(order, start)
+
+    def set_order(self, order: list[int], start: int = 0) -> None:
+        per_rank = len(order) // self.world.size          # equal slices: ranks step together
+        self.order = order[self.world.rank::self.world.size][:per_rank][start:]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.order)
@@ -156,11 +165,14 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, model: Detector, train_set: Dataset,
                  val_set: Dataset | None, run_dir: Path, *, replay_set: Dataset | None = None,
-                 world: World = SINGLE_PROCESS, lineage: dict[str, Any] | None = None) -> None:
+                 world: World = SINGLE_PROCESS, lineage: dict[str, Any] | None = None,
+                 device: torch.device | None = None) -> None:
         self.config = config
         self.world = world
-        # channels-last runs the convolutions about a third faster on CPU (oneDNN).
-        self.model = model.to(memory_format=torch.channels_last)
+        self.device = device or torch.device("cpu")
+        # channels-last runs the convolutions about a third faster on CPU (oneDNN), and is
+        # what GPU tensor cores want too.
+        self.model = model.to(self.device, memory_format=torch.channels_last)
         if config.freeze_backbone:
             for parameter in self.model.backbone.parameters():
                 parameter.requires_grad_(False)
@@ -193,6 +205,7 @@ class Trainer:
         self.steps_per_epoch = max(1, epoch_size // world.size // self.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         self._clock = time.monotonic()
+        self._epoch_loader: DataLoader | None = None
 
     def _cache(self, name: str, dataset: Dataset) -> ImageCache | None:
         """A decoded-image cache for ``dataset`` in the run folder, when the config allows one
@@ -236,7 +249,7 @@ class Trainer:
         extra = {"step": self.progress.step, "val_map50": map50,
                  "config": config_to_dict(self.config), "command": command_line(self.config),
                  "data_info": self.new_data.dataset.coco.get("info"), "lineage": self.lineage,
-                 "ranks": self.world.size}
+                 "ranks": self.world.size, "device": device_description(self.device)}
         state = best_weights_state(self.ema.module.state_dict(), model_name=self.config.model,
                                    input_size=self.config.input_size,
                                    classes=self.new_data.dataset.classes, extra=extra)
@@ -253,7 +266,11 @@ class Trainer:
                     p.requires_grad for p in module.parameters(recurse=False))
                 if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
                     module.eval()   # running statistics stay as the parent learnt them
-        images = images.contiguous(memory_format=torch.channels_last)
+        images = images.to(self.device, non_blocking=True).contiguous(
+            memory_format=torch.channels_last)
+        if self.device.type != "cpu":
+            targets = [Targets(t.boxes.to(self.device, non_blocking=True),
+                               t.labels.to(self.device, non_blocking=True)) for t in targets]
         if self.config.bf16:
             with torch.autocast(images.device.type, dtype=torch.bfloat16):
                 outputs = self.step_model(images)
@@ -261,7 +278,7 @@ class Trainer:
         else:
             outputs = self.step_model(images)
         losses = detection_loss(outputs, targets, self.config.assigner)
-        total = sum(losses.values(), torch.zeros(()))
+        total = sum(losses.values(), torch.zeros((), device=self.device))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
@@ -297,6 +314,7 @@ class Trainer:
         if self.progress.batch_in_epoch:  # stopped by the time budget inside an epoch
             self._log({}, val_map50=self._validate())
         self.save_last()
+        self._epoch_loader = None   # its worker processes end
         for cache in self.caches:
             cache.remove()
         if self.val_set is None or self.progress.best_map50 < 0:
@@ -330,16 +348,28 @@ class Trainer:
         self.progress.elapsed_s = agree_max(self.progress.elapsed_s, self.world)
 
     def _loader(self) -> DataLoader:
-        # cv2's thread pool must not exist when the workers fork: a forked child that touches
-        # it waits forever for threads that were not copied. One cv2 thread, set in the parent.
-        cv2.setNumThreads(1)
+        """The loader of the epoch in progress. One loader serves the whole run, its sampler
+        given each epoch's order, so that worker processes start once, not once an epoch (a
+        GPU run of hundreds of short epochs would spend minutes starting them)."""
         start = self.progress.batch_in_epoch * self.batch_size
         order = epoch_order(len(self.new_data), self.config.seed, self.progress.epoch,
                             self.replay_size, self.config.replay_ratio)
-        sampler = EpochSampler(order, start, self.world)
-        return DataLoader(self.train_data, batch_size=self.batch_size, sampler=sampler,
-                          collate_fn=collate, drop_last=True, num_workers=self.config.workers,
-                          worker_init_fn=_worker_init if self.config.workers else None)
+        if self._epoch_loader is not None:
+            sampler = self._epoch_loader.sampler
+            assert isinstance(sampler, EpochSampler)
+            sampler.set_order(order, start)
+            return self._epoch_loader
+        # cv2's thread pool must not exist when the workers fork: a forked child that touches
+        # it waits forever for threads that were not copied. One cv2 thread, set in the parent.
+        cv2.setNumThreads(1)
+        workers = self.config.workers
+        self._epoch_loader = DataLoader(
+            self.train_data, batch_size=self.batch_size, sampler=EpochSampler(
+                order, start, self.world), collate_fn=collate, drop_last=True,
+            num_workers=workers, worker_init_fn=_worker_init if workers else None,
+            persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
+            prefetch_factor=4 if workers and self.device.type == "cuda" else None)
+        return self._epoch_loader
 
     def _train_epoch(self, bar: tqdm) -> None:
         last_checkpoint = time.monotonic()

@@ -21,18 +21,21 @@ def torch_detections(model: Detector, dataset: Dataset, input_size: int, batch_s
 
     ``rect``: serving's letterbox (long side ``input_size``, the other padded to a multiple of
     32) instead of a square; ``bf16``: a bfloat16 autocast forward pass, as training's;
-    ``cache``: decoded scans kept between validations (:class:`ImageCache`).
+    ``cache``: decoded scans kept between validations (:class:`ImageCache`). Runs on the
+    device that holds ``model``.
     """
     model.eval()
     postprocess = DetectionPostprocess()
     loader = DataLoader(DetectionDataset(dataset, input_size, rect=rect, cache=cache),
                         batch_size=batch_size, collate_fn=collate, num_workers=0)
+    weight = next(model.parameters(), None)
+    device = weight.device if weight is not None else torch.device("cpu")
     rows = []
     for images, _ in loader:
-        images = images.contiguous(memory_format=torch.channels_last)
+        images = images.to(device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
             outputs = model(images)
-        rows += list(postprocess(outputs.to_float()).numpy())
+        rows += list(postprocess(outputs.to_float()).cpu().numpy())
     return [_to_image_detections(r, rec.id, rec.width, rec.height, input_size)
             for r, rec in zip(rows, dataset.images, strict=True)]
 

@@ -157,6 +157,8 @@ def test_bad_datasets_are_refused(tiny_dataset: Path, tmp_path: Path, change: st
     (["--input-size", "100"], FAST, "multiple of 32"),
     ([], FAST + "assigner: atss\n", "assigner must be one of fcos, tal"),
     (["--assigner", "atss"], FAST, "assigner must be one of fcos, tal"),
+    (["--device", "tpu"], FAST, "device must be auto, cpu, cuda or cuda:N"),
+    ([], FAST + "device: gpu0\n", "device must be auto, cpu, cuda or cuda:N"),
 ])
 def test_bad_options_are_refused(tiny_dataset: Path, tmp_path: Path, extra: list[str],
                                  yaml_text: str, message: str,
@@ -164,6 +166,63 @@ def test_bad_options_are_refused(tiny_dataset: Path, tmp_path: Path, extra: list
     args = train_args(tiny_dataset, tmp_path / "run", fast_config(tmp_path, yaml_text), 1)
     assert main([*args, *extra]) != 0
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_a_gpu_is_refused(tiny_dataset: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    args = train_args(tiny_dataset, tmp_path / "run", fast_config(tmp_path), 1)
+    assert main([*args, "--device", "cuda"]) == 2
+    assert "no CUDA GPU here" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_training_device_is_recorded(tiny_dataset: Path, tmp_path: Path) -> None:
+    """best.pt (and so the card) names the device that trained; auto picks a GPU only when
+    torch sees one."""
+    from xscreen.training.distributed import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    run = tmp_path / "run"
+    assert main([*train_args(tiny_dataset, run, fast_config(tmp_path), 1),
+                 "--device", "cpu"]) == 0
+    assert load_checkpoint(run / "best.pt")["device"] == "cpu"
+    assert load_config(run / "config.yaml").device == "cpu"
+
+
+def _recording_getitem(log: Path):  # type: ignore[no-untyped-def]
+    """DetectionDataset.__getitem__, appending 'pid index' to ``log`` for each sample."""
+    original = DetectionDataset.__getitem__
+
+    def getitem(self: DetectionDataset, index: int):  # type: ignore[no-untyped-def]
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()} {index}\n")
+        return original(self, index)
+
+    return getitem
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_one_loader_worker_serves_every_epoch_in_its_order(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loader workers start once per run, not once per epoch (a GPU run has hundreds of short
+    epochs), and still serve each epoch's own sample order."""
+    from xscreen.training.trainer import epoch_order
+
+    log = tmp_path / "samples.log"
+    monkeypatch.setattr(DetectionDataset, "__getitem__", _recording_getitem(log))
+    run = tmp_path / "run"
+    config = load_config(fast_config(tmp_path, FAST.replace("workers: 0", "workers: 1")),
+                         {"data": str(tiny_dataset), "out": str(run), "model": "xscreen_tiny",
+                          "input_size": 64, "epochs": 3, "batch": 4, "seed": 7})
+    dataset = load_dataset(tiny_dataset)
+    Trainer(config, build_model("xscreen_tiny"), dataset, None, run).train()
+    rows = [line.split() for line in log.read_text().splitlines()]
+    assert len({pid for pid, _ in rows}) == 1 and rows[0][0] != str(os.getpid())
+    served = [int(index) for _, index in rows]
+    assert served == [i for epoch in range(3) for i in epoch_order(len(dataset.images), 7, epoch)]
 
 
 def test_missing_data_and_foreign_run_folder(tmp_path: Path, tiny_dataset: Path,
