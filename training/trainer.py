@@ -187,12 +187,14 @@ class Trainer:
         self.caches: list[ImageCache] = []
         self.new_data = DetectionDataset(train_set, config.input_size, config.augment,
                                          projector, config.tip_probability, config.seed,
-                                         config.rect, self._cache("train", train_set))
+                                         config.rect, self._cache("train", train_set),
+                                         uint8=True)
         self.replay_size = len(replay_set.images) if replay_set is not None else 0
         self.train_data: TorchDataset = self.new_data if replay_set is None else ConcatDataset([
             self.new_data, DetectionDataset(replay_set, config.input_size, config.augment,
                                             projector, config.tip_probability, config.seed,
-                                            config.rect, self._cache("replay", replay_set))])
+                                            config.rect, self._cache("replay", replay_set),
+                                            uint8=True)])
         self.val_set = val_set
         # validation runs on rank 0 alone (_validate): only it keeps the scans
         self.val_cache = self._cache("val", val_set) if val_set is not None \
@@ -258,7 +260,7 @@ class Trainer:
     # --- loop -----------------------------------------------------------------------------
 
     def run_step(self, images: Tensor, targets: list[Targets]) -> dict[str, float]:
-        """One optimisation step; returns the losses. Extend here (gradient clipping, AMP)."""
+        """One optimisation step on images in 0-1 (or 0-255 bytes); returns the losses."""
         self.model.train()
         if self.config.freeze_norm or self.config.freeze_backbone:
             for module in self.model.modules():
@@ -266,8 +268,10 @@ class Trainer:
                     p.requires_grad for p in module.parameters(recurse=False))
                 if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
                     module.eval()   # running statistics stay as the parent learnt them
-        images = images.to(self.device, non_blocking=True).contiguous(
-            memory_format=torch.channels_last)
+        images = images.to(self.device, non_blocking=True)
+        if images.dtype == torch.uint8:   # the loader's bytes (DetectionDataset uint8)
+            images = images.float().div_(255)
+        images = images.contiguous(memory_format=torch.channels_last)
         if self.device.type != "cpu":
             targets = [Targets(t.boxes.to(self.device, non_blocking=True),
                                t.labels.to(self.device, non_blocking=True)) for t in targets]

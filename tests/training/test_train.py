@@ -424,3 +424,23 @@ def test_zoom_makes_objects_larger(tiny_dataset: Path) -> None:
 
     before, after = sides(plain), sides(zoomed)
     assert after and np.median(after) > 1.5 * np.median(before)
+
+
+def test_byte_samples_are_the_float_samples_times_255(tiny_dataset: Path) -> None:
+    """The trainer's loader ships bytes (a quarter of the memory traffic) and divides by 255 on
+    the device: the same values as the letterbox's floats, bit for bit, padding included."""
+    dataset = load_dataset(tiny_dataset)
+    floats = DetectionDataset(dataset, 128, rect=True)
+    as_bytes = DetectionDataset(dataset, 128, rect=True, uint8=True)
+    for index in range(len(dataset.images)):
+        (image, targets), (byte_image, byte_targets) = floats[index], as_bytes[index]
+        assert byte_image.dtype == torch.uint8
+        assert torch.equal(byte_image.float() / 255, image)
+        assert torch.equal(targets.boxes, byte_targets.boxes)
+    tall, wide = as_bytes[0][0][:, :96, :64], as_bytes[1][0][:, :64, :128]
+    empty = as_bytes[0][1]
+    batch, _ = collate([(tall, empty), (wide, empty)])
+    assert batch.dtype == torch.uint8 and batch.shape == (2, 3, 96, 128)
+    assert (batch[0, :, :, 64:] == 255).all() and (batch[1, :, 64:, :] == 255).all()
+    float_batch, _ = collate([(tall.float() / 255, empty), (wide.float() / 255, empty)])
+    assert torch.equal(batch.float() / 255, float_batch)
