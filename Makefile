@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 SAMPLE := var/sample
 
-.PHONY: run test setup setup-dev lint sample bench-synth default-model clean
+.PHONY: run test setup setup-dev lint sample bench-synth default-model device-wheels clean
 
 ## run: set up .venv (the serve extra: no torch) and start the screening service on its embedded
 ## defaults: SQLite and files under $XSCREEN_HOME (./var), the shipped model in models/default
@@ -76,6 +76,18 @@ default-model: setup-dev
 	$(BIN)/xscreen eval $(BUNDLE) $(DATA)/val --write-thresholds --target-pfa 0.05
 	$(BIN)/xscreen eval $(BUNDLE) $(DATA)/test --json $(BUNDLE)/eval_test.json --plots $(BUNDLE)/plots --write-metrics
 	@echo "bundle in $(BUNDLE); copy it to models/default to ship it"
+
+## device-wheels: the Python 3.12 wheels that benchmarks/device_session.sh installs on a lent GPU
+## machine, which has PyTorch but no network: carry var/device-wheels (docs/detector.md, "GPU")
+DEVICE_WHEELS := var/device-wheels
+device-wheels: setup
+	rm -rf $(DEVICE_WHEELS)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+	  --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d $(DEVICE_WHEELS) -r benchmarks/device-requirements.txt
+	@du -sh $(DEVICE_WHEELS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
