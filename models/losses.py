@@ -53,8 +53,12 @@ def level_ranges(strides: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def assign_points(points: Tensor, strides: Tensor, targets: Targets, num_classes: int,
-                  center_radius: float = 1.5) -> tuple[Tensor, Tensor]:
-    """Class index per point (``num_classes`` = background) and the matched box per point."""
+                  center_radius: float = 1.5,
+                  ranges: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """Class index per point (``num_classes`` = background) and the matched box per point.
+
+    ``ranges``: :func:`level_ranges` of ``strides``, when the caller has them (the same for
+    every image of a batch)."""
     num_points = points.shape[0]
     if targets.boxes.numel() == 0:
         return (torch.full((num_points,), num_classes, dtype=torch.long, device=points.device),
@@ -66,7 +70,7 @@ def assign_points(points: Tensor, strides: Tensor, targets: Targets, num_classes
     centre_x, centre_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     radius = strides[:, None] * center_radius
     near_centre = ((x - centre_x).abs() < radius) & ((y - centre_y).abs() < radius)
-    low, high = level_ranges(strides)
+    low, high = ranges if ranges is not None else level_ranges(strides)
     largest = sides.max(dim=2).values
     in_range = (largest >= low[:, None]) & (largest <= high[:, None])
     areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))[None].expand(num_points, -1)
@@ -102,7 +106,9 @@ def detection_loss(outputs: HeadOutputs, targets: Sequence[Targets],
 def fcos_loss(outputs: HeadOutputs, targets: Sequence[Targets]) -> dict[str, Tensor]:
     """The three FCOS losses of a batch, each normalised by the number of positive points."""
     num_classes = outputs.class_logits.shape[2]
-    assigned = [assign_points(outputs.points, outputs.strides, t, num_classes) for t in targets]
+    ranges = level_ranges(outputs.strides)
+    assigned = [assign_points(outputs.points, outputs.strides, t, num_classes, ranges=ranges)
+                for t in targets]
     labels = torch.stack([a[0] for a in assigned])
     matched_boxes = torch.stack([a[1] for a in assigned])
     positive = labels < num_classes
