@@ -7,8 +7,9 @@ runs the whole bundle graph (backbone, heads, decoding, top-k and batched NMS), 
 - ``ort-cuda`` / ``ort-tensorrt``: the bundle's ``model.onnx`` under ONNX Runtime's CUDA or
   TensorRT execution provider, when the installed onnxruntime has them (``onnxruntime-gpu``);
 - ``torch-fp32`` / ``torch-bf16`` / ``torch-fp16``: the same weights (the bundle's
-  ``weights.pt``) in PyTorch on ``--device`` (fp32 with cuDNN's TF32; bf16 and fp16 as autocast),
-  channels-last; the way to measure where only the CPU build of onnxruntime is installed;
+  ``weights.pt``) in PyTorch on ``--device`` (fp32 with cuDNN's TF32; bf16 and fp16 as autocast
+  of the network, decoding and NMS in float32), channels-last; the way to measure where only
+  the CPU build of onnxruntime is installed;
 - the baseline, in the same run: ``ort-cpu`` (the bundle under ONNX Runtime on every CPU core)
   at batch 1 and 8.
 
@@ -112,8 +113,11 @@ def torch_row(model: ExportableDetector, device: torch.device, size: int, batch:
 
     @torch.inference_mode()
     def forward(images: torch.Tensor) -> torch.Tensor:
+        # the network at reduced precision, decoding and NMS in float32 (as validation does:
+        # exp() of a float16 box distance can overflow)
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            return model(images)
+            outputs = model.detector(images)
+        return model.postprocess(outputs.to_float())
 
     def copy_and_forward() -> torch.Tensor:
         return forward(host.to(device, non_blocking=True).contiguous(
