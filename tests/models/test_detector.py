@@ -18,6 +18,7 @@ from xscreen.models.detector import (
 )
 from xscreen.models.losses import (
     Targets,
+    assign_batch,
     assign_points,
     centerness_target,
     detection_loss,
@@ -109,6 +110,54 @@ def test_assignment_centre_sampling_and_smallest_box() -> None:
     labels, boxes = assign_points(points, strides, targets, num_classes=4)
     assert labels.tolist() == [3, 4, 4]              # the smaller box wins; others background
     assert boxes[0].tolist() == [10.0, 10.0, 30.0, 30.0]
+
+
+def test_batch_assignment_is_each_image_alone() -> None:
+    """Padding the images' boxes to one count never leaks: a batch (with an empty image and
+    images of different counts) assigns exactly what each image gets alone."""
+    generator = torch.Generator().manual_seed(3)
+    ys, xs = torch.meshgrid(torch.arange(4.0, 96, 8), torch.arange(4.0, 128, 8), indexing="ij")
+    points = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
+    points = torch.cat([points, points[::4] * 1.0, points[::16] * 1.0])
+    strides = torch.cat([torch.full((192,), 8.0), torch.full((48,), 16.0),
+                         torch.full((12,), 32.0)])
+    targets = []
+    for count in (3, 0, 1, 6):
+        corner = torch.rand(count, 2, generator=generator) * torch.tensor([100.0, 70.0])
+        size = torch.rand(count, 2, generator=generator) * 60 + 4
+        targets.append(Targets(torch.cat([corner, corner + size], dim=1),
+                               torch.randint(0, 4, (count,), generator=generator)))
+    labels, boxes = assign_batch(points, strides, targets, num_classes=4)
+    assert labels.shape == (4, 252) and boxes.shape == (4, 252, 4)
+    assert (labels[0] < 4).any() and (labels[3] < 4).any() and (labels[1] == 4).all()
+    for index, target in enumerate(targets):
+        alone_labels, alone_boxes = assign_points(points, strides, target, num_classes=4)
+        assert torch.equal(labels[index], alone_labels)
+        positive = alone_labels < 4
+        assert torch.equal(boxes[index][positive], alone_boxes[positive])
+        if len(target.boxes):
+            rule = target.boxes[_smallest_eligible(points, strides, target)]
+            assert torch.equal(boxes[index][positive], rule[positive])
+
+
+def _smallest_eligible(points: torch.Tensor, strides: torch.Tensor,
+                       target: Targets) -> torch.Tensor:
+    """The FCOS rule written as a plain loop (inside, within 1.5 strides of the centre, in the
+    level's range; the smallest box wins): the index of each point's box, 0 where none."""
+    chosen = []
+    low_of = {8.0: 0.0, 16.0: 64.0, 32.0: 128.0}
+    high_of = {8.0: 64.0, 16.0: 128.0, 32.0: float("inf")}
+    for (x, y), stride in zip(points.tolist(), strides.tolist(), strict=True):
+        best, best_area = 0, float("inf")
+        for index, (x1, y1, x2, y2) in enumerate(target.boxes.tolist()):
+            sides = (x - x1, y - y1, x2 - x, y2 - y)
+            near = abs(x - (x1 + x2) / 2) < 1.5 * stride and abs(y - (y1 + y2) / 2) < 1.5 * stride
+            in_range = low_of[stride] <= max(sides) <= high_of[stride]
+            area = (x2 - x1) * (y2 - y1)
+            if min(sides) > 0 and near and in_range and area < best_area:
+                best, best_area = index, area
+        chosen.append(best)
+    return torch.tensor(chosen, dtype=torch.long)
 
 
 def test_centerness_is_one_at_the_centre() -> None:
