@@ -31,11 +31,17 @@ class ModelEma:
         self.updates += 1
         decay = self.decay * (1 - math.exp(-self.updates / self.ramp))
         averaged = self.module.state_dict()
+        targets, sources = [], []
         for name, value in model.state_dict().items():
             if value.dtype.is_floating_point:
-                averaged[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
+                targets.append(averaged[name])
+                sources.append(value.detach())
             else:
                 averaged[name].copy_(value)
+        # one multi-tensor kernel each instead of two per tensor (a GPU launches ~300 fewer a
+        # step); the same arithmetic as mul_ then add_ per tensor
+        torch._foreach_mul_(targets, decay)
+        torch._foreach_add_(targets, sources, alpha=1 - decay)
 
     def state_dict(self) -> dict[str, Any]:
         return {"module": self.module.state_dict(), "updates": self.updates}
