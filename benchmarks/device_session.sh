@@ -3,7 +3,8 @@
 # device time a task, 10 a command, no network, PyTorch in its own python3):
 #
 #   1. what the machine has (GPU, torch, onnxruntime's providers);
-#   2. install the wheels carried in var/device-wheels (`make device-wheels`) and xscreen itself;
+#   2. install the wheels carried in var/device-wheels (`make device-wheels`); xscreen is used
+#      from this tree (a PYTHONPATH of links), not installed;
 #   3. benchmarks/bench_gpu.py: the shipped bundle's throughput at 640, batch 1-64, beside ONNX
 #      Runtime on the machine's CPU (goal: 1000 images/s on one H100-class GPU);
 #   4. the default model's data (same seeds and sizes as `make default-model`), synthesised on
@@ -77,11 +78,20 @@ print(\"torch\", torch.__version__, \"cuda available:\", torch.cuda.is_available
 print(\"onnxruntime\", onnxruntime.__version__, onnxruntime.get_available_providers())'"
 
 if [ -d var/device-wheels ]; then
-  stage install bash -c "$PY -m pip install --quiet --no-index --find-links var/device-wheels \
-      -r benchmarks/device-requirements.txt && \
-    $PY -m pip install --quiet --no-deps --no-build-isolation -e ."
+  stage install "$PY" -m pip install --quiet --no-index --find-links var/device-wheels \
+    -r benchmarks/device-requirements.txt
 fi
-if ! stage imports "$PY" -c "import xscreen.cli, xscreen.training.run, albumentations, faster_coco_eval, xraydb"; then
+# xscreen from this tree without installing it (no build tools needed): the package layout of
+# pyproject.toml (xscreen.datasets = datasets/, ...) as symbolic links on PYTHONPATH
+SHIM=$(cd "$WORK" && pwd)/pythonpath
+rm -rf "$SHIM" && mkdir -p "$SHIM/xscreen"
+ln -s "$PWD"/xscreen/*.py "$SHIM/xscreen/"
+for package in datasets models training serving; do ln -s "$PWD/$package" "$SHIM/xscreen/"; done
+export PYTHONPATH=$SHIM${PYTHONPATH:+:$PYTHONPATH}
+# and not the current folder first: from the tree's root, `import xscreen` would find ./xscreen,
+# which lacks the subpackages (Python 3.11+)
+export PYTHONSAFEPATH=1
+if ! stage imports "$PY" -c "import xscreen, xscreen.cli, xscreen.training.run, albumentations, faster_coco_eval, xraydb; print('xscreen from', xscreen.__file__)"; then
   log "xscreen cannot be imported here (carry var/device-wheels: make device-wheels); stopping"
   exit 1
 fi

@@ -33,6 +33,9 @@ def test_every_stage_runs_and_the_results_come_back(tmp_path: Path) -> None:
     result, out = session(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     log = (out / "session.log").read_text()
+    shim = tmp_path / "work" / "pythonpath"
+    assert f"xscreen from {shim}/xscreen/__init__.py" in log    # this tree, through the links
+    assert (shim / "xscreen" / "training").resolve() == ROOT / "training"
     for stage in ("machine", "imports", "bench", "synth-train", "synth-val", "synth-test",
                   "train", "export", "thresholds", "test"):
         assert f"== {stage}: exit 0" in log, stage
