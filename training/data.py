@@ -183,6 +183,11 @@ class DetectionDataset(TorchDataset):
     def __len__(self) -> int:
         return len(self.dataset.images)
 
+    def reseed(self, seed: int) -> None:
+        """Seed the augmentations' random generators (each loader worker its own)."""
+        if self.augmentations is not None:
+            self.augmentations.set_random_seed(seed)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, Targets]:
         record = self.dataset.images[index]
         boxes, labels = record_boxes(record)

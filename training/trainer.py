@@ -155,9 +155,19 @@ def seed_everything(seed: int) -> None:
 
 
 def _worker_init(worker_id: int) -> None:
-    """Each loader worker: one torch thread (the main process owns the cores), its own seed."""
+    """Each loader worker: one torch thread (the main process owns the cores), its own seed.
+
+    The seed also goes to the augmentations: albumentations draws from generators made when the
+    pipeline was built, in the parent, so every forked worker would otherwise repeat the same
+    flips, zooms and colour shifts as the others."""
     torch.set_num_threads(1)
-    np.random.seed((torch.initial_seed() + worker_id) % 2**32)
+    seed = torch.initial_seed() % 2**32    # the loader's base seed + worker_id: its own
+    np.random.seed(seed)
+    info = torch.utils.data.get_worker_info()
+    datasets = getattr(info.dataset, "datasets", [info.dataset]) if info is not None else []
+    for dataset in datasets:
+        if isinstance(dataset, DetectionDataset):
+            dataset.reseed(seed)
 
 
 class Trainer:

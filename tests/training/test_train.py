@@ -444,3 +444,30 @@ def test_byte_samples_are_the_float_samples_times_255(tiny_dataset: Path) -> Non
     assert (batch[0, :, :, 64:] == 255).all() and (batch[1, :, 64:, :] == 255).all()
     float_batch, _ = collate([(tall.float() / 255, empty), (wide.float() / 255, empty)])
     assert torch.equal(batch.float() / 255, float_batch)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_loader_workers_draw_their_own_augmentations(tiny_dataset: Path) -> None:
+    """Two workers serving the same scan must not repeat each other's augmentations (the
+    pipeline's generators are made in the parent and would be copied into each worker); the
+    run's seed makes them reproducible."""
+    from torch.utils.data import DataLoader
+
+    from xscreen.training.config import AugmentConfig
+    from xscreen.training.trainer import _worker_init
+
+    dataset = load_dataset(tiny_dataset)
+
+    def samples(seed: int) -> list[torch.Tensor]:
+        torch.manual_seed(seed)
+        augmented = DetectionDataset(dataset, 64, AugmentConfig(rotate90=0.0), rect=True)
+        loader = DataLoader(augmented, batch_size=1, sampler=[0] * 12, collate_fn=collate,
+                            num_workers=2, worker_init_fn=_worker_init)
+        return [images[0] for images, _ in loader]
+
+    first = samples(5)
+    # the loader alternates workers: samples 2k and 2k + 1 are the two workers' k-th draws
+    assert sum(torch.equal(first[k], first[k + 1]) for k in range(0, 12, 2)) < 6
+    assert len({tuple(image.flatten()[::97].tolist()) for image in first}) > 6
+    assert all(torch.equal(a, b) for a, b in zip(first, samples(5), strict=True))
