@@ -26,6 +26,7 @@
 # (640), BENCH_BATCHES ("1 2 4 8 16 32 64"), DEVICE (cuda), PYTHON (python3), WORK (var/device),
 # RESERVE_S (seconds kept after training for export, evaluation and packing; 120), MIN_TRAIN_S
 # (30: less left for training stops the script), SKIP_BENCH=1, SKIP_TRAIN=1.
+# Run again on a machine still warm, it skips the data it has and resumes the run in var/device.
 # The test suite runs this script on the CPU with tiny settings (tests/training/test_device_session.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -137,5 +138,5 @@ files=()
 for f in "$BUNDLE" "$RUN/log.csv" "$RUN/curves.png" "$RUN/config.yaml"; do
   [ -e "$f" ] && files+=("$f")
 done
-[ ${#files[@]} -gt 0 ] && tar czf "$OUT/result.tgz" --exclude=weights.pt.tmp "${files[@]}"
+[ ${#files[@]} -gt 0 ] && tar czf "$OUT/result.tgz" "${files[@]}"
 log "done: $(ls "$OUT" | tr '\n' ' ')"
