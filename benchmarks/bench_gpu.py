@@ -42,8 +42,9 @@ import onnxruntime as ort
 import torch
 
 from xscreen.models.card import load_bundle
-from xscreen.models.detector import ExportableDetector, build_model
+from xscreen.models.detector import ExportableDetector
 from xscreen.training.checkpoint import load_checkpoint
+from xscreen.training.export import model_from_checkpoint
 
 GOAL_IMAGES_PER_S = 1000.0
 ORT_GPU_PROVIDERS = {"ort-tensorrt": "TensorrtExecutionProvider",
@@ -83,9 +84,7 @@ def throughput(batch: int, times: list[float]) -> float:
 
 def torch_model(bundle: Path, device: torch.device) -> ExportableDetector:
     """The bundle's weights (``weights.pt``) as the exported graph computes them."""
-    state = load_checkpoint(bundle / "weights.pt")
-    detector = build_model(state["model_name"], num_classes=len(state["classes"]))
-    detector.load_state_dict(state["model"])
+    detector = model_from_checkpoint(load_checkpoint(bundle / "weights.pt"))
     return ExportableDetector(detector).eval().to(device, memory_format=torch.channels_last)
 
 

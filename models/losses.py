@@ -145,7 +145,7 @@ def fcos_loss(outputs: HeadOutputs, targets: Sequence[Targets]) -> dict[str, Ten
     num_classes = outputs.class_logits.shape[2]
     if outputs.points.device.type == "cpu":
         # image by image: on a CPU, padding every image to the batch's largest box count costs
-        # more than the loop saves (measured at batch 8 and 64); a GPU wants one batched set
+        # more than the loop saves (timed once at batch 8 and 64); a GPU wants one batched set
         ranges = level_ranges(outputs.strides)
         pairs = [assign_points(outputs.points, outputs.strides, t, num_classes, ranges=ranges)
                  for t in targets]

@@ -49,9 +49,14 @@ def load_best(run_dir: str | Path) -> tuple[Detector, dict[str, Any]]:
         raise UsageError(f"{path} is missing: the run has not finished an epoch or a time "
                          "budget yet; resume it with 'xscreen train --out RUN ...'")
     state = load_checkpoint(path)
+    return model_from_checkpoint(state), state
+
+
+def model_from_checkpoint(state: dict[str, Any]) -> Detector:
+    """The detector that a ``best.pt`` (or a bundle's ``weights.pt``) holds, in eval mode."""
     model = build_model(state["model_name"], num_classes=len(state["classes"]))
     model.load_state_dict(state["model"])
-    return model.eval(), state
+    return model.eval()
 
 
 def export_onnx(model: Detector, path: str | Path, input_size: int, dynamo: bool = False) -> None:
