@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -64,8 +65,30 @@ class Calibration:
         return z + dense * (np.maximum(z, _DENSE_Z) - z)
 
 
+CALIBRATION_TABLE = Path(__file__).with_name("calibration_default.npz")
+"""The default scanner's calibration, shipped so that rendering a dual-energy pair needs neither
+xraydb nor SpekPy (the service renders uploaded pairs and installs neither); a test checks it
+equal to :func:`compute_calibration`. Regenerate with :func:`write_calibration_table`."""
+
+
 @lru_cache(maxsize=8)
 def calibrate(config: ScannerConfig = ScannerConfig()) -> Calibration:
+    """The Z calibration of a scanner: the shipped table for the default one, else computed."""
+    if config == ScannerConfig() and CALIBRATION_TABLE.is_file():
+        with np.load(CALIBRATION_TABLE) as table:
+            return Calibration(log_a=table["log_a"], ratios=table["ratios"],
+                               z_table=table["z_table"])
+    return compute_calibration(config)
+
+
+def write_calibration_table(path: Path = CALIBRATION_TABLE) -> None:
+    """Write the default scanner's calibration (after a change to the physics or the wedge)."""
+    table = compute_calibration(ScannerConfig())
+    np.savez_compressed(path, log_a=table.log_a, ratios=table.ratios, z_table=table.z_table)
+    calibrate.cache_clear()
+
+
+def compute_calibration(config: ScannerConfig) -> Calibration:
     """Calibrate Z on the reference wedge as the given scanner sees it (noise-free)."""
     scanner = get_scanner(config)
     log_a = np.linspace(np.log(_A_MIN), np.log(_A_MAX), _A_STEPS)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import xraydb
 
 # Atomic numbers for the effective-Z estimate; covers every element the library uses.
 _ATOMIC_NUMBER = {
@@ -43,6 +42,8 @@ class Material:
 
 @lru_cache(maxsize=512)
 def _mu_cached(formula: str, density: float, energies_kev: tuple[float, ...]) -> np.ndarray:
+    import xraydb  # the `synth` extra: serving renders with a shipped calibration instead
+
     energies_ev = np.asarray(energies_kev, dtype=np.float64) * 1000.0
     return np.asarray(xraydb.material_mu(formula, energies_ev, density), dtype=np.float64)
 

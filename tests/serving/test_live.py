@@ -11,7 +11,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 from serving_support import Server, bearer, free_port, png_bytes, real_bundle, scan_rgb
 
@@ -89,8 +91,13 @@ def test_kill_minus_nine_mid_stream_loses_no_acknowledged_scan(home: Path) -> No
 
 
 def test_serving_never_imports_torch(tmp_path: Path) -> None:
+    """The service runs on the `serve` install: torch and the synthesiser's physics (SpekPy,
+    xraydb: the `synth` extra) made unimportable, it screens a PNG and a dual-energy pair (rendered
+    with the shipped calibration) and never loads torch."""
     script = f"""
 import sys
+for blocked in ("spekpy", "xraydb"):
+    sys.modules[blocked] = None        # import now raises ImportError, as where not installed
 from fastapi.testclient import TestClient
 from xscreen.serving.app import create_app
 from xscreen.serving.settings import load_settings
@@ -106,10 +113,20 @@ with TestClient(app) as client:
     assert response.status_code == 201, response.text
     client.get("/v1/scans/" + response.json()["id"] + "/tdr",
                headers={{"Authorization": "Bearer " + key}})
+    pair = {{name: (name + ".png", open({str(tmp_path)!r} + "/" + name + ".png", "rb"))
+             for name in ("high", "low")}}
+    response = client.post("/v1/scans", headers={{"Authorization": "Bearer " + key}},
+                           files=pair)
+    assert response.status_code == 201, response.text
 loaded = sorted(name for name in sys.modules if name == "torch" or name.startswith("torch."))
 print("TORCH:", loaded)
 """
     (tmp_path / "a.png").write_bytes(PNG)
+    channel = np.full((64, 96), 65535, np.uint16)
+    channel[20:40, 30:60] = 20000
+    for name, value in (("high", 30000), ("low", 18000)):
+        channel[20:40, 30:60] = value
+        (tmp_path / f"{name}.png").write_bytes(cv2.imencode(".png", channel)[1].tobytes())
     real_bundle()
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=300)
