@@ -1,0 +1,121 @@
+"""Judging bundles on real scans (training/realdata.py, benchmarks/bench_real.py), on small sets
+made here in the layout of ../shared/realdata: guns found, clutter bags that alarm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import cv2
+import numpy as np
+import pytest
+from conftest import load_benchmark, write_fake_bundle
+
+from xscreen import CLASSES
+from xscreen.datasets.coco import categories, load_dataset, write_annotations
+from xscreen.training.metrics import ImageDetections
+from xscreen.training.realdata import judge_clutter, judge_guns
+
+GUN = [30, 40, 90, 100]      # x1, y1, x2, y2 of the one handgun in each gun image
+
+
+def bench() -> ModuleType:
+    return load_benchmark("bench_real")
+
+
+def write_set(root: Path, images: int, with_gun: bool) -> Path:
+    (root / "images").mkdir(parents=True)
+    records, boxes = [], []
+    for index in range(images):
+        name = f"scan_{index}.png"
+        cv2.imwrite(str(root / "images" / name), np.full((128, 128, 3), 255, np.uint8))
+        records.append({"id": index + 1, "file_name": name, "width": 128, "height": 128})
+        if with_gun:
+            x1, y1, x2, y2 = GUN
+            boxes.append({"id": index + 1, "image_id": index + 1, "category_id": 1,
+                          "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                          "iscrowd": 0})
+    write_annotations(root, {"images": records, "annotations": boxes,
+                             "categories": categories()})
+    return root
+
+
+@pytest.fixture
+def realdata(tmp_path: Path) -> Path:
+    root = tmp_path / "realdata"
+    write_set(root / "gdxray_b0046", 2, with_gun=True)
+    write_set(root / "gdxray_more", 3, with_gun=True)
+    write_set(root / "opixray_clutter", 4, with_gun=False)
+    return root
+
+
+def found(image_id: int, rows: list[list[float]]) -> ImageDetections:
+    table = np.asarray(rows, np.float64).reshape(-1, 6)
+    return ImageDetections(image_id, table[:, :4], table[:, 4], table[:, 5].astype(int))
+
+
+def test_clutter_alarm_share_counts_bags_over_any_threshold() -> None:
+    thresholds = [0.5, 0.6, 0.7, 0.8]
+    detections = [found(1, [[0, 0, 5, 5, 0.55, 0]]),              # firearm alarm
+                  found(2, [[0, 0, 5, 5, 0.75, 3], [0, 0, 5, 5, 0.9, 3]]),   # one box over 0.8
+                  found(3, []),
+                  found(4, [[0, 0, 5, 5, 0.65, 1], [0, 0, 5, 5, 0.95, 2]])]  # two classes
+    result = judge_clutter("clutter", detections, CLASSES, thresholds)
+    assert result.alarm_share == pytest.approx(3 / 4)
+    assert result.alarm_share_by_class == pytest.approx(
+        {"firearm": 1 / 4, "narcotics": 1 / 4, "gold": 1 / 4, "counterfeit": 1 / 4})
+    assert result.boxes_per_image == pytest.approx(4 / 4)
+    # The diagnosis: at that threshold at most 5% of the bags (here: none of 4) alarm per class.
+    assert 0.9 < result.threshold_for_share["counterfeit"] < 0.91
+    twenty = [found(i, [[0, 0, 5, 5, i / 100, 0]]) for i in range(1, 21)]   # 0.01 ... 0.20
+    assert judge_clutter("c", twenty, CLASSES, thresholds).threshold_for_share["firearm"] == (
+        pytest.approx(0.19, abs=1e-5))       # one bag of 20 (5%) may alarm: the 0.20 one
+
+
+def test_guns_pd_counts_images_and_recall_needs_the_box(tmp_path: Path) -> None:
+    dataset = load_dataset(write_set(tmp_path / "guns", 3, with_gun=True))
+    thresholds = [0.5, 0.5, 0.5, 0.5]
+    detections = [found(1, [[*GUN, 0.9, 0]]),                    # boxed
+                  found(2, [[0, 0, 20, 20, 0.9, 0]]),            # alarms, wrong place
+                  found(3, [[*GUN, 0.3, 0]])]                    # right place, under threshold
+    result = judge_guns("guns", dataset, detections, CLASSES, thresholds)
+    assert result.firearm_pd == pytest.approx(2 / 3)
+    assert result.firearm_recall == pytest.approx(1 / 3)
+    assert 0.0 < result.firearm_ap50 < 1.0
+
+
+def test_bench_judges_at_each_cards_thresholds_and_records_them(
+        realdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    alarming = write_fake_bundle(tmp_path / "alarming", [[*GUN, 0.9, 0]])
+    quiet = write_fake_bundle(tmp_path / "quiet", [[*GUN, 0.9, 0]],
+                              thresholds=dict.fromkeys(CLASSES, 0.95))
+    out = tmp_path / "figures.json"
+    assert bench().main(["--baseline", "none", "--bundle", str(alarming), "--bundle", str(quiet),
+                         "--realdata", str(realdata), "--threads", "1", "--json", str(out),
+                         "--write-metrics"]) == 0
+    figures = json.loads(out.read_text())
+    loud, silent = figures[str(alarming)], figures[str(quiet)]
+    assert [r["name"] for r in loud] == ["gdxray_b0046", "gdxray_more", "opixray_clutter"]
+    assert loud[0]["firearm_recall"] == 1.0 and loud[1]["firearm_pd"] == 1.0
+    assert loud[2]["alarm_share"] == 1.0 and loud[2]["alarm_share_by_class"]["gold"] == 0.0
+    assert silent[0]["firearm_pd"] == 0.0 and silent[2]["alarm_share"] == 0.0
+    card = json.loads((alarming / "model.json").read_text())
+    assert card["metrics"]["real_scans"]["opixray_clutter"]["alarm_share"] == 1.0
+    assert "bags alarming 1.000" in capsys.readouterr().out
+
+
+def test_bench_refuses_missing_data_and_unknown_sets(realdata: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = write_fake_bundle(tmp_path / "b", [[*GUN, 0.9, 0]])
+    assert bench().main(["--bundle", str(bundle), "--realdata", str(tmp_path / "none")]) == 2
+    assert "no real sets" in capsys.readouterr().err
+    assert bench().main(["--baseline", "none", "--realdata", str(realdata)]) == 2
+    assert "nothing to judge" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        bench().main(["--bundle", str(bundle), "--sets", "imagenet"])
+    assert exit_info.value.code == 2
+    (realdata / "gdxray_more" / "annotations.json").write_text("{")
+    assert bench().main(["--baseline", "none", "--bundle", str(bundle),
+                         "--realdata", str(realdata)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
