@@ -1,22 +1,34 @@
-"""``xscreen detect IMAGE... [--model BUNDLE] [--json] [--annotate DIR]``: offline detection."""
+"""``xscreen detect IMAGE... [--high H --low L]... [--model BUNDLE] [--json] [--annotate DIR]``:
+offline detection.
+
+Files are read by the service's own decoder (``serving/decode.py``: format by content, never by
+name), so ``detect`` reads every format ``POST /v1/scans`` takes: PNG, JPEG, 8/16-bit and
+two-page raw TIFF, DICOS/DICOM DX, and a raw ``high`` + ``low`` pair. Boxes are drawn by the
+service's drawing (``serving/annotate.py``). Neither module imports a web framework or torch.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from xscreen.models.runtime import Detections
-
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "default"
-BOX_COLOURS_BGR = [(40, 40, 230), (230, 120, 20), (20, 200, 230), (200, 40, 200)]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG or TIFF scans")
+    parser.add_argument("images", nargs="*", metavar="IMAGE",
+                        help="scans: PNG, JPEG, TIFF (8/16-bit or two-page raw dual-energy) or "
+                             "DICOS/DICOM DX, recognised by content as the API does")
+    parser.add_argument("--high", action="append", default=[], metavar="FILE",
+                        help="raw 16-bit high-energy channel of a pair (with --low; repeat both "
+                             "for more pairs, matched in order)")
+    parser.add_argument("--low", action="append", default=[], metavar="FILE",
+                        help="raw 16-bit low-energy channel of a pair (with --high)")
     parser.add_argument("--model", help=f"model bundle folder (default {DEFAULT_BUNDLE})")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--annotate", metavar="DIR", help="write annotated PNGs into DIR")
@@ -34,19 +46,53 @@ def default_bundle() -> Path:
     return DEFAULT_BUNDLE
 
 
-def draw_detections(image: np.ndarray, detections: Detections, classes: list[str]) -> np.ndarray:
-    """A BGR copy of RGB ``image`` with each detection's box, class and score drawn on it."""
-    import cv2
+@dataclass(frozen=True)
+class ScanInput:
+    """One scan named on the command line: an image file, or a high + low pair."""
 
-    canvas = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    for box, score, label in zip(detections.boxes, detections.scores, detections.labels,
-                                 strict=True):
-        colour = BOX_COLOURS_BGR[int(label) % len(BOX_COLOURS_BGR)]
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(canvas, f"{classes[int(label)]} {score:.2f}", (x1, max(y1 - 4, 10)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
-    return canvas
+    name: str            # what the output calls it (the image, or "HIGH+LOW")
+    stem: str            # the annotated PNG's file name, without .png
+    image: Path | None = None
+    high: Path | None = None
+    low: Path | None = None
+
+
+def scan_inputs(args: argparse.Namespace) -> list[ScanInput]:
+    """The scans to screen, images first, then pairs; UsageError for unmatched or no inputs."""
+    from xscreen.errors import UsageError
+
+    if len(args.high) != len(args.low):
+        raise UsageError(f"--high and --low come in pairs: got {len(args.high)} --high and "
+                         f"{len(args.low)} --low")
+    inputs = [ScanInput(str(path), Path(path).stem, image=Path(path)) for path in args.images]
+    inputs += [ScanInput(f"{high}+{low}", Path(high).stem, high=Path(high), low=Path(low))
+               for high, low in zip(args.high, args.low, strict=True)]
+    if not inputs:
+        raise UsageError("nothing to detect: name image files, or a pair --high H --low L")
+    return inputs
+
+
+def read_scan(scan: ScanInput) -> np.ndarray:
+    """The scan's RGB rendering, decoded as ``POST /v1/scans`` decodes it; an unreadable file
+    raises the API's error (ImageDecodeError) with the file named."""
+    from xscreen.errors import ImageDecodeError
+    from xscreen.serving.decode import decode_image, decode_pair
+
+    try:
+        if scan.image is not None:
+            return decode_image(_read_bytes(scan.image)).rgb
+        assert scan.high is not None and scan.low is not None
+        return decode_pair(_read_bytes(scan.high), _read_bytes(scan.low)).rgb
+    except ImageDecodeError as error:
+        raise type(error)(f"{scan.name}: {error}") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    from xscreen.errors import ImageDecodeError
+
+    if not path.is_file():
+        raise ImageDecodeError(f"{path} does not exist")
+    return path.read_bytes()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -54,23 +100,25 @@ def main(args: argparse.Namespace) -> int:
 
     import cv2
 
-    from xscreen.models.imageio import read_rgb_file
     from xscreen.models.runtime import OnnxDetector
+    from xscreen.serving.annotate import draw_detections
 
+    inputs = scan_inputs(args)
     detector = OnnxDetector(args.model or default_bundle(), threads=args.threads)
     classes = list(detector.card.classes)
     annotate = Path(args.annotate) if args.annotate else None
     if annotate is not None:
         annotate.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
-    for path in args.images:
-        image = read_rgb_file(path)
-        found = detector.detect(image)
-        results.append({"image": str(path), "width": image.shape[1], "height": image.shape[0],
-                        "detections": found.to_records(classes)})
+    for scan in inputs:
+        image = read_scan(scan)
+        records = detector.detect(image).to_records(classes)
+        results.append({"image": scan.name, "width": image.shape[1], "height": image.shape[0],
+                        "detections": records})
         if annotate is not None:
-            cv2.imwrite(str(annotate / f"{Path(path).stem}.png"),
-                        draw_detections(image, found, classes))
+            drawn = draw_detections(image, [r["box"] for r in records],
+                                    [r["label"] for r in records], [r["score"] for r in records])
+            cv2.imwrite(str(annotate / f"{scan.stem}.png"), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
     model = {"name": detector.card.name, "version": detector.card.version}
     if args.json:
         print(json.dumps({"model": model, "results": results}, indent=2))

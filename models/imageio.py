@@ -75,3 +75,16 @@ def _tiff_pages(path: Path) -> list[np.ndarray]:
     if not ok or not pages:
         raise ImageDecodeError(f"cannot decode TIFF {path}: not a TIFF that tifffile or cv2 reads")
     return [p[:, :, [2, 1, 0]] if p.ndim == 3 and p.shape[2] >= 3 else p for p in pages]  # BGR
+
+
+def read_dataset_rgb(path: str | Path) -> np.ndarray:
+    """RGB uint8 of a dataset's image file (DatasetError naming it when it cannot be decoded).
+
+    Here rather than in ``training/data.py`` so that evaluating an ONNX bundle needs no
+    training packages (that module imports albumentations and torch)."""
+    from xscreen.errors import DatasetError
+
+    try:
+        return read_rgb_file(path)
+    except ImageDecodeError as error:
+        raise DatasetError(str(error)) from None

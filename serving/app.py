@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -115,7 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             recovery.join(timeout=60)
             service.close()
 
-    app = FastAPI(title="xscreen", version=__version__, lifespan=lifespan,
+    # /docs is served below from the service's own files (air-gapped sites); ReDoc, which only
+    # loads from a CDN, is off
+    app = FastAPI(title="xscreen", version=__version__, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="AI X-ray screening for customs: submit scans, read detections "
                               "and risk, review, export, manage models.")
     app.state.metrics = metrics
@@ -129,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_viewer_routes(api)
     app.include_router(api)
     _add_ops_routes(app)
+    _add_docs_routes(app)
     configure_logging()
     return app
 
@@ -297,6 +302,44 @@ def _add_ops_routes(app: FastAPI) -> None:
 
     # the viewer's scripts and styles: plain files, no build step
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def swagger_ui_assets() -> Path | None:
+    """The folder of Swagger UI's script, styles and favicon shipped by the ``fastapi-offline``
+    package (the ``serve`` extra; Swagger UI 5, which reads FastAPI's OpenAPI 3.1), or None
+    where it is not installed."""
+    from importlib import resources
+
+    try:
+        folder = Path(str(resources.files("fastapi_offline") / "static"))
+    except ModuleNotFoundError:
+        return None
+    needed = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
+    return folder if all((folder / name).is_file() for name in needed) else None
+
+
+def _add_docs_routes(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the service's own files, naming no outside host, so the docs
+    work on a machine without internet."""
+    assets = swagger_ui_assets()
+    if assets is not None:
+        app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        if assets is None:
+            return HTMLResponse(
+                "<!doctype html><title>xscreen API</title><p>The interactive API docs need the "
+                "<code>fastapi-offline</code> package (<code>pip install -e '.[serve]'</code>)."
+                f" The API's description is at <a href=\"{root}/openapi.json\">/openapi.json</a>.")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} API",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/assets/favicon.png",
+            # no call to the online validator (the only outside host Swagger UI knows)
+            swagger_ui_parameters={"validatorUrl": None})
 
 
 def _add_viewer_routes(router: APIRouter) -> None:

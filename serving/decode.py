@@ -193,11 +193,25 @@ def _tiff_pages(data: bytes, limits: DecodeLimits) -> list[np.ndarray]:
             for page in pages:
                 shape = page.shape
                 check_size(int(shape[1]), int(shape[0]), limits, "TIFF page")
-            return [np.asarray(page.asarray()) for page in pages]
+            try:
+                return [np.asarray(page.asarray()) for page in pages]
+            except Exception as error:  # e.g. LZW without imagecodecs: OpenCV decodes it
+                return _opencv_tiff_pages(data, len(pages), error)
     except (TooLargeError, BadImageError):
         raise
     except Exception as error:  # tifffile raises many types for damaged files
         raise BadImageError(f"the TIFF is truncated or damaged: {error}") from None
+
+
+def _opencv_tiff_pages(data: bytes, count: int, first_error: Exception) -> list[np.ndarray]:
+    """The first ``count`` pages through OpenCV (sizes already checked), colour ones in RGB
+    order: OpenCV decodes the compressions (LZW, Deflate) that tifffile needs imagecodecs for,
+    and writes LZW itself, so that ``xscreen detect`` and the API read what datasets hold."""
+    ok, pages = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if not ok or not pages:
+        raise BadImageError(f"the TIFF is truncated or damaged: {first_error}")
+    return [cv2.cvtColor(p, cv2.COLOR_BGR2RGB) if p.ndim == 3 and p.shape[2] == 3 else p
+            for p in list(pages)[:count]]
 
 
 def _decode_tiff(data: bytes, limits: DecodeLimits) -> DecodedScan:

@@ -36,6 +36,20 @@ class BadRequestError(XscreenError):
     http_status = 400
 
 
+class InvalidFieldError(XscreenError):
+    """A request body that parsed but holds a value the service cannot take (a verdict's
+    unknown label): 422, as for any body field that fails validation."""
+
+    http_status = 422
+
+
+class IdempotencyKeyReusedError(XscreenError):
+    """An Idempotency-Key sent again with other request parts: a retry must repeat the request
+    (422, as the IETF Idempotency-Key header draft says for a reused key)."""
+
+    http_status = 422
+
+
 class AuthenticationError(XscreenError):
     """No API key, or a key the service does not know."""
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from xscreen import CLASSES
 from xscreen.models.boxes import box_iou
-from xscreen.serving.errors import BadRequestError
+from xscreen.serving.errors import InvalidFieldError
 from xscreen.serving.service import Principal, ScreeningService, require_role
 from xscreen.serving.store import ApiKey, Scan, ServiceSetting, TipPresentation, utcnow
 
@@ -84,7 +84,7 @@ class TipTraining:
         """Switch TIP on or off and set its rate (0 < rate <= 1; role admin)."""
         require_role(principal, "admin")
         if not 0.0 < rate <= 1.0:
-            raise BadRequestError(f"rate must be above 0 and at most 1, got {rate}")
+            raise InvalidFieldError(f"rate must be above 0 and at most 1, got {rate}")
         with self.sessions.begin() as session:
             row = session.get(ServiceSetting, SETTING)
             if row is None:
@@ -176,8 +176,8 @@ class TipTraining:
         classes = detector.card.classes if detector is not None else CLASSES
         for label in labels or []:
             if label.get("label") not in classes:
-                raise BadRequestError(f"label {label.get('label')!r} is not one of "
-                                      f"{', '.join(classes)}")
+                raise InvalidFieldError(f"label {label.get('label')!r} is not one of "
+                                        f"{', '.join(classes)}")
         with self.sessions.begin() as session:
             row = session.scalar(select(TipPresentation).where(
                 TipPresentation.key_id == (viewed_with_key or principal.key_id),
@@ -225,10 +225,10 @@ class TipTraining:
 
 def _annotated(png: bytes, detections: list[dict[str, Any]]) -> bytes:
     """The real scan's detection boxes drawn on a projected image (as ``?annotated=true``)."""
-    from xscreen.datasets.preview import draw_boxes
+    from xscreen.serving.annotate import draw_detections
 
-    rgb = draw_boxes(_decode_png(png), [d["box"] for d in detections],
-                     [d["label"] for d in detections], [d["score"] for d in detections])
+    rgb = draw_detections(_decode_png(png), [d["box"] for d in detections],
+                          [d["label"] for d in detections], [d["score"] for d in detections])
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     assert ok
     return bytes(encoded.tobytes())

@@ -42,11 +42,26 @@ async def _domain(request: Request, error: Exception) -> JSONResponse:
     return _counted(request, error.http_status, str(error), _kebab(type(error).__name__), extra)
 
 
+# Where a validation error lies decides its status (RFC 9110 15.5.1 and 15.5.21): a bad query
+# parameter, header or path segment is a malformed request (400); a body that parsed but whose
+# fields are wrong is well-formed content the service cannot process (422).
+MALFORMED_REQUEST_PARTS = frozenset({"query", "header", "path", "cookie"})
+
+
+def validation_status(errors: list[Any]) -> int:
+    """400 when any error lies in the request line or headers, else 422 (the body)."""
+    where = {str(e["loc"][0]) for e in errors if e.get("loc")}
+    return 400 if where & MALFORMED_REQUEST_PARTS else 422
+
+
 async def _validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    parts = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}"
-             for e in error.errors()]
-    return _counted(request, 422, "invalid request: " + "; ".join(parts), "validation")
+    errors = list(error.errors())
+    parts = [f"{' '.join(str(p) for p in e['loc'][:1] if p != 'body')} "
+             f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}".strip()
+             for e in errors]
+    return _counted(request, validation_status(errors), "invalid request: " + "; ".join(parts),
+                    "validation")
 
 
 async def _http(request: Request, error: Exception) -> JSONResponse:

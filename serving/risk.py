@@ -599,20 +599,53 @@ class Factor:
 
 @dataclass(frozen=True)
 class RiskAssessment:
-    """Score 0-100, level (low/medium/high), action (release/review/inspect), and why."""
+    """Score 0-100, level (low/medium/high), action (release/review/inspect), and why.
+
+    ``points`` is the factors' sum and ``saturation_points`` the scale that turns it into the
+    score; ``leading`` is the finding that drives the risk (the most serious class seen, then
+    the most confident of it), which a queue shows rather than the most confident of all.
+    """
 
     score: float
     level: str
     action: str
     factors: tuple[Factor, ...]
     config_version: str
+    points: float = 0.0
+    saturation_points: float = 50.0
+    leading: Finding | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The CONTRACT's ``risk`` object, plus ``config_version``."""
+        """The CONTRACT's ``risk`` object, plus ``config_version``, the points' sum and how the
+        score comes from it (``explanation``), and the leading finding."""
+        leading = None if self.leading is None else {
+            "label": self.leading.label, "score": self.leading.score,
+            "box": list(self.leading.box)}
         return {"score": self.score, "level": self.level, "action": self.action,
                 "factors": [{"name": f.name, "points": f.points, "detail": f.detail}
                             for f in self.factors],
+                "points": self.points, "saturation_points": self.saturation_points,
+                "explanation": explain_score(self.points, self.saturation_points, self.score),
+                "leading_finding": leading,
                 "config_version": self.config_version}
+
+
+def saturate(points: float, saturation_points: float) -> float:
+    """The score of a points' sum: ``100 * (1 - exp(-points / saturation_points))``, to 0.1."""
+    return round(100.0 * (1.0 - math.exp(-points / saturation_points)), 1)
+
+
+def explain_score(points: float, saturation_points: float, score: float) -> str:
+    """How the score comes from the points, in an operator's words: the sum, the formula with
+    its numbers, and why points listed beside a high score add up to more than it."""
+    if points <= 0:
+        return "No rule added points, so the score is 0."
+    steps = ", ".join(f"{n * saturation_points:g} give "
+                      f"{saturate(n * saturation_points, saturation_points):g}" for n in (1, 2, 3))
+    return (f"The points add up to {points:g}; the score is 100 × (1 − e^(−{points:g} / "
+            f"{saturation_points:g})) = {score:g}. Each point counts for less as the total "
+            f"grows ({steps}), so the score never passes 100 and beyond about "
+            f"{2 * saturation_points:g} points more evidence changes it little.")
 
 
 @dataclass(frozen=True)
@@ -636,10 +669,40 @@ def risk(findings: Sequence[Finding], manifest: Manifest | None, history: PartyH
     factors = tuple(factor for rule in RULES for factor in rule(evidence))
     if config.factor_weights:
         factors = _weighted(factors, config.factor_weights)
-    points = sum(factor.points for factor in factors)
-    score = round(100.0 * (1.0 - math.exp(-points / config.saturation_points)), 1)
+    # the shown (rounded) points, summed to 0.1, are what the score comes from: they add up
+    points = round(sum(factor.points for factor in factors), 1)
+    score = saturate(points, config.saturation_points)
     level = level_of(score, config.bands)
-    return RiskAssessment(score, level, ACTIONS[level], factors, config.version)
+    factors = with_advice(factors, ACTIONS[level])
+    return RiskAssessment(score, level, ACTIONS[level], factors, config.version, points,
+                          config.saturation_points, leading_finding(findings, config))
+
+
+def leading_finding(findings: Sequence[Finding], config: RiskConfig) -> Finding | None:
+    """The finding that drives the risk: of the class with the highest severity, the most
+    confident (a firearm at 0.3 leads a gold buckle at 0.6)."""
+    lowest = min((rule.severity for rule in config.classes.values()), default=0.0)
+
+    def seriousness(finding: Finding) -> tuple[float, float]:
+        rule = config.classes.get(finding.label)
+        return (rule.severity if rule else lowest, finding.score)
+
+    return max(findings, key=seriousness, default=None)
+
+
+# What to do about a reason that calls for a look inside, by the assessment's action: advice to
+# open must not stand beside "release" (the reason is then informational).
+DENSE_AREA_ADVICE = {
+    "release": "noted only: too little on its own to open the parcel",
+    "review": "look closely at them in the image before deciding",
+    "inspect": "open to see what is inside",
+}
+
+
+def with_advice(factors: tuple[Factor, ...], action: str) -> tuple[Factor, ...]:
+    """The factors with the dense-area sentence ending in advice that agrees with ``action``."""
+    return tuple(Factor(f.name, f.points, f"{f.detail}: {DENSE_AREA_ADVICE[action]}")
+                 if f.name == "dense_area" else f for f in factors)
 
 
 def _weighted(factors: tuple[Factor, ...], weights: dict[str, float]) -> tuple[Factor, ...]:
@@ -846,7 +909,7 @@ def dense_area_factors(evidence: Evidence) -> list[Factor]:
     points = rule.points * min(1.0, scan.dense_fraction / rule.full_at_fraction)
     return [Factor("dense_area", round(points, 1),
                    f"{_plural(scan.dense_regions, 'area')} the X-ray cannot see through "
-                   f"({scan.dense_fraction:.0%} of the parcel): open to see what is inside")]
+                   f"({scan.dense_fraction:.0%} of the parcel)")]   # advice: with_advice
 
 
 def party_history_factors(evidence: Evidence) -> list[Factor]:

@@ -31,6 +31,15 @@ class RiskOut(BaseModel):
     level: Literal["low", "medium", "high"]
     action: Literal["release", "review", "inspect"]
     factors: list[FactorOut]
+    # absent from scans screened before these were added
+    points: float | None = Field(default=None, description="the factors' points, summed")
+    saturation_points: float | None = Field(
+        default=None, description="score = 100 * (1 - exp(-points / saturation_points))")
+    explanation: str | None = Field(default=None,
+                                    description="how the score comes from the points, in words")
+    leading_finding: DetectionOut | None = Field(
+        default=None, description="the detection that drives the risk: of the most serious "
+                                  "class seen (the risk's class severity), the most confident")
 
 
 class ModelRef(BaseModel):

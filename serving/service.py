@@ -31,6 +31,8 @@ from xscreen.serving.decode import DecodedScan, DecodeLimits, decode_image, deco
 from xscreen.serving.errors import (
     AuthenticationError,
     BadRequestError,
+    IdempotencyKeyReusedError,
+    InvalidFieldError,
     ManifestJsonError,
     NotFoundError,
     PermissionDeniedError,
@@ -196,8 +198,11 @@ class ScreeningService:
         """Store and screen a scan; returns the scan and whether it is new (False: a retry with
         the same Idempotency-Key)."""
         require_role(principal, "scanner", "operator")
+        fingerprint = store.request_fingerprint(
+            [("image", upload.image), ("high", upload.high), ("low", upload.low),
+             ("manifest", _utf8(manifest_text)), ("scanner_id", _utf8(scanner_id))])
         if idempotency_key:
-            existing = self._by_idempotency(principal.key_id, idempotency_key)
+            existing = self._by_idempotency(principal.key_id, idempotency_key, fingerprint)
             if existing is not None:
                 return self._finish(existing), False
         manifest = parse_manifest_text(manifest_text)
@@ -205,9 +210,10 @@ class ScreeningService:
         scan = decode_upload(upload, self.limits)
         timings = {"decode": round((time.perf_counter() - started) * 1000, 2)}
         try:
-            scan_id = self._store(upload, scan, manifest, scanner_id, idempotency_key, principal)
+            scan_id = self._store(upload, scan, manifest, scanner_id, idempotency_key,
+                                  principal, fingerprint)
         except IntegrityError:
-            existing = self._by_idempotency(principal.key_id, idempotency_key or "")
+            existing = self._by_idempotency(principal.key_id, idempotency_key or "", fingerprint)
             if existing is None:
                 raise
             return existing, False
@@ -240,14 +246,25 @@ class ScreeningService:
                 "model": {"name": result.card.name, "version": result.card.version},
                 "timings_ms": timings}
 
-    def _by_idempotency(self, key_id: int, idempotency_key: str) -> dict[str, Any] | None:
+    def _by_idempotency(self, key_id: int, idempotency_key: str,
+                        fingerprint: str) -> dict[str, Any] | None:
+        """The scan stored under this key, if any; IdempotencyKeyReusedError when it was stored
+        for other request parts (a scan stored before fingerprints were kept is replayed)."""
         with self.sessions() as session:
-            scan_id = session.scalar(select(Scan.id).where(
-                Scan.owner_key_id == key_id, Scan.idempotency_key == idempotency_key))
-        return self.scan_dict(scan_id) if scan_id else None
+            row = session.execute(select(Scan.id, Scan.request_sha256).where(
+                Scan.owner_key_id == key_id, Scan.idempotency_key == idempotency_key)).first()
+        if row is None:
+            return None
+        if row.request_sha256 is not None and row.request_sha256 != fingerprint:
+            raise IdempotencyKeyReusedError(
+                f"Idempotency-Key {idempotency_key!r} was already used for another request "
+                f"(scan {row.id}) with different parts; a retry must send the same image, "
+                "manifest and scanner_id, and a new scan needs a new key")
+        return self.scan_dict(row.id)
 
     def _store(self, upload: Upload, scan: DecodedScan, manifest: Any, scanner_id: str | None,
-               idempotency_key: str | None, principal: Principal) -> str:
+               idempotency_key: str | None, principal: Principal,
+               fingerprint: str | None = None) -> str:
         """Bytes to the blob store (fsynced), then the record (committed): durable before 201."""
         primary = upload.image if upload.image is not None else upload.high
         assert primary is not None
@@ -257,7 +274,8 @@ class ScreeningService:
         meta = {k: v for k, v in scan.meta.items() if isinstance(v, str | int | float)}
         with self.sessions.begin() as session:
             session.add(Scan(id=scan_id, owner_key_id=principal.key_id, scanner_id=scanner_id,
-                             idempotency_key=idempotency_key, status="accepted",
+                             idempotency_key=idempotency_key, request_sha256=fingerprint,
+                             status="accepted",
                              kind="image" if blob_low is None else "pair", blob=blob,
                              blob_low=blob_low, width=scan.width, height=scan.height,
                              manifest=manifest.to_dict() if manifest is not None else None,
@@ -352,11 +370,11 @@ class ScreeningService:
         record = self._record(scan_id, principal)
         rgb = self._decode_stored(record).rgb
         if annotated:
-            from xscreen.datasets.preview import draw_boxes
+            from xscreen.serving.annotate import draw_detections
 
             found = (record.result or {}).get("detections", [])
-            rgb = draw_boxes(rgb, [d["box"] for d in found], [d["label"] for d in found],
-                             [d["score"] for d in found])
+            rgb = draw_detections(rgb, [d["box"] for d in found], [d["label"] for d in found],
+                                  [d["score"] for d in found])
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         assert ok
         return bytes(encoded.tobytes())
@@ -406,13 +424,13 @@ class ScreeningService:
         """Record an operator's decision (and corrected labels) on a scan."""
         require_role(principal, "operator")
         if decision not in DECISIONS:
-            raise BadRequestError(f"decision must be one of {', '.join(DECISIONS)}, "
-                                  f"got {decision!r}")
+            raise InvalidFieldError(f"decision must be one of {', '.join(DECISIONS)}, "
+                                    f"got {decision!r}")
         classes = self._classes()
         for label in labels or []:
             if label.get("label") not in classes:
-                raise BadRequestError(f"label {label.get('label')!r} is not one of "
-                                      f"{', '.join(classes)}")
+                raise InvalidFieldError(f"label {label.get('label')!r} is not one of "
+                                        f"{', '.join(classes)}")
         self._record(scan_id, principal)
         with self.sessions.begin() as session:
             session.add(Verdict(scan_id=scan_id, decision=decision, labels=labels, note=note,
@@ -476,6 +494,10 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def _utf8(value: str | None) -> bytes | None:
+    return None if value is None else value.encode("utf-8")
 
 
 def parse_manifest_text(text_value: str | None) -> Any:

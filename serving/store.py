@@ -28,10 +28,13 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from xscreen.serving.risk import SeizureRecord, keys_link
@@ -66,6 +69,9 @@ class Scan(Base):
     owner_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
     scanner_id: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # sha256 of the request's parts (request_fingerprint): a key reused for another body is
+    # refused. Added after the first release: make_engine adds it to older databases.
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
     # accepted, screened, reviewed or failed
     status: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[str] = mapped_column(String(10))                 # image or pair
@@ -145,7 +151,42 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     Base.metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+# Columns added to a table after databases with that table were in use. create_all makes new
+# tables only, so each is added (nullable, portable DDL) where it is missing: no migration tool.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("scans", "request_sha256", "VARCHAR(64)"),
+)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add each of :data:`ADDED_COLUMNS` that an existing table lacks; returns what it added."""
+    added = []
+    for table, column, sql_type in ADDED_COLUMNS:
+        if column in {c["name"] for c in inspect(engine).get_columns(table)}:
+            continue
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+            added.append(f"{table}.{column}")
+        except (OperationalError, ProgrammingError):
+            # another process starting beside this one added it first
+            if column not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                raise
+    return added
+
+
+def request_fingerprint(parts: Sequence[tuple[str, bytes | None]]) -> str:
+    """SHA-256 over each part's name and bytes, in order (an absent part counts as absent, not
+    as empty): two requests with the same fingerprint carried the same parts."""
+    digest = hashlib.sha256()
+    for name, data in parts:
+        digest.update(f"{name}:{-1 if data is None else len(data)}:".encode())
+        digest.update(data or b"")
+    return digest.hexdigest()
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

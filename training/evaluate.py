@@ -20,8 +20,8 @@ from xscreen.datasets.coco import Dataset
 from xscreen.errors import DatasetError
 from xscreen.models.boxes import box_iou
 from xscreen.models.card import CARD_FILE, Bundle, ModelCard, save_card
+from xscreen.models.imageio import read_dataset_rgb as read_rgb
 from xscreen.models.runtime import OnnxDetector
-from xscreen.training.data import read_rgb
 from xscreen.training.metrics import (
     CocoSummary,
     ImageDetections,

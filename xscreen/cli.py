@@ -34,6 +34,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Packages of an optional install (pyproject's extras), by import name: a command that meets one
+# missing says which extra to install instead of ending in a traceback.
+EXTRA_OF_MODULE: dict[str, str] = {
+    "torch": "train", "torchvision": "train", "onnx": "train", "onnxscript": "train",
+    "albumentations": "train", "faster_coco_eval": "train", "matplotlib": "train",
+    "onnxruntime": "serve", "fastapi": "serve", "uvicorn": "serve", "multipart": "serve",
+    "python_multipart": "serve", "sqlalchemy": "serve", "prometheus_client": "serve",
+    "psycopg": "serve", "fastapi_offline": "serve",
+    "spekpy": "synth", "xraydb": "synth", "trimesh": "synth",
+}
+
+
+def missing_extra_message(command: str, error: ModuleNotFoundError) -> str | None:
+    """One line naming the extra that provides the missing module, or None when the module is
+    not one of an extra's (a real bug: let its traceback show)."""
+    module = (error.name or "").partition(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return (f"xscreen {command}: error: this command needs the '{extra}' install (no module "
+            f"named {module!r}); install it with: pip install -e '.[{extra}]'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xscreen", description="AI X-ray screening for customs."
@@ -59,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XscreenError as error:
         print(f"xscreen {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code
+    except ModuleNotFoundError as error:
+        message = missing_extra_message(args.command, error)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print(f"xscreen {args.command}: interrupted", file=sys.stderr)
         return 130

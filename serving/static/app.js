@@ -197,8 +197,12 @@ function showDetails(scan) {
     : '<span>not scored</span>';
   const factors = risk ? [...risk.factors].sort((a, b) => b.points - a.points) : [];
   $('risk-factors').innerHTML = factors.length
-    ? factors.map((f) => `<li><span class="points">+${Math.round(f.points)}</span> ${esc(f.detail)}</li>`).join('')
+    ? factors.map((f) => `<li><span class="points">+${points(f.points)}</span> ${esc(f.detail)}</li>`).join('')
     : '<li>Nothing raised the risk.</li>';
+  // how the listed points become the score (they add up to more than it: it saturates)
+  const explanation = $('risk-explanation');
+  explanation.textContent = (risk && risk.explanation) || '';
+  explanation.hidden = !explanation.textContent;
   $('manifest').innerHTML = manifestRows(scan.manifest);
   const findings = scan.detections.map((d) => `${d.label} ${Math.round(d.score * 100)}%`);
   $('image-canvas').setAttribute('aria-label', `X-ray scan of ${parcelName(scan)}: `
@@ -216,7 +220,7 @@ function manifestRows(manifest) {
     ['Declared value', value && `${value.amount} ${value.currency || ''}`],
     ['Declared weight', manifest.declared_weight_kg != null && `${manifest.declared_weight_kg} kg`],
     ['Items', manifest.item_count],
-    ['HS code', manifest.hs_code],
+    ['HS code', manifest.hs_code && formatHs(manifest.hs_code)],
     ['Origin', manifest.origin_country],
     ['Shipper', party(manifest.shipper)],
     ['Consignee', party(manifest.consignee)],
@@ -225,6 +229,19 @@ function manifestRows(manifest) {
     ['Mail order', manifest.mail_order != null && (manifest.mail_order ? 'yes' : 'no')],
   ].filter(([, v]) => v !== undefined && v !== null && v !== false && v !== '');
   return rows.map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`).join('');
+}
+
+/** Points as the risk engine rounds them (0.1), without a trailing ".0". */
+function points(value) {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+/** HS digits as the risk's reasons write them: "420221" -> "4202.21", "61091000" -> "6109.10.00". */
+export function formatHs(code) {
+  const digits = String(code).replace(/[^0-9]/g, '');
+  const groups = [digits.slice(0, 4)];
+  for (let i = 4; i < digits.length; i += 2) groups.push(digits.slice(i, i + 2));
+  return groups.filter(Boolean).join('.');
 }
 
 function parcelName(scan) {

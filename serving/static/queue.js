@@ -124,7 +124,7 @@ function row(item, fresh, selected) {
   li.setAttribute('aria-selected', String(selected));
   li.className = fresh ? 'new' : '';
   const risk = item.risk || { score: 0, level: 'low' };
-  const top = topFinding(item.detections);
+  const top = leadingFinding(risk, item.detections);
   const manifest = item.manifest || {};
   const description = manifest.description || 'no description declared';
   li.innerHTML = `
@@ -139,7 +139,10 @@ function row(item, fresh, selected) {
   return li;
 }
 
-export function topFinding(detections) {
+/** The finding that drives the risk (the risk engine's choice: the most serious class, then
+ * the most confident of it); for a scan scored before the engine named it, the most confident. */
+export function leadingFinding(risk, detections) {
+  if (risk && risk.leading_finding) return risk.leading_finding;
   return (detections || []).reduce((best, d) => (!best || d.score > best.score ? d : best), null);
 }
 

@@ -98,8 +98,34 @@ def test_health_ready_metrics_docs(api: Api) -> None:
             "/v1/scans/{scan_id}/verdict"} <= set(schema["paths"])
     assert "ScanOut" in schema["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 404        # ReDoc only loads from a CDN: off
     assert "review queue" in client.get("/").text
     assert client.get("/healthz").headers["x-request-id"]
+
+
+def test_docs_page_names_no_outside_host(api: Api) -> None:
+    """/docs works without internet: its page loads Swagger UI from this service only, and the
+    service serves those files (tests/viewer/test_docs_offline.py renders it in Chromium)."""
+    import re
+
+    page = api.client.get("/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    hosts = set(re.findall(r"https?://([^/'\"\s>]+)", page.text))
+    assert hosts <= {"testserver"}, hosts
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    assert any(a.endswith("swagger-ui.css") for a in assets)
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        response = api.client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 500, asset
+
+
+def test_scan_risk_explains_how_the_points_make_the_score(api: Api) -> None:
+    risk = api.submit(manifest={"description": "gift", "item_count": 1,
+                                "declared_value": {"amount": 1, "currency": "USD"}}).json()["risk"]
+    assert risk["points"] == pytest.approx(sum(f["points"] for f in risk["factors"]), abs=0.05)
+    assert f"{risk['points']:g}" in risk["explanation"] or risk["points"] == 0
 
 
 def test_not_ready_without_a_model(tmp_path: Path) -> None:
@@ -289,6 +315,28 @@ def test_idempotency_key_returns_the_same_scan(api: Api) -> None:
     assert other.json()["id"] != first.json()["id"]
 
 
+def test_an_idempotency_key_reused_for_another_request_is_refused(api: Api) -> None:
+    """A retry repeats the request; the same key with another file, manifest or scanner id is a
+    client bug and gets 422 problem+json naming the key (IETF Idempotency-Key draft), and the
+    first scan stays what the key returns."""
+    headers = {"Idempotency-Key": "lane7-0001"}
+    first = api.submit(manifest={"item_count": 1}, headers=headers)
+    assert first.status_code == 201
+    other_file = api.submit(data=png_bytes(scan_rgb(seed=5)), manifest={"item_count": 1},
+                            headers=headers)
+    assert_problem(other_file, 422, "lane7-0001")
+    assert "another request" in other_file.json()["detail"]
+    assert other_file.json()["type"].endswith("/idempotency-key-reused")
+    assert_problem(api.submit(manifest={"item_count": 2}, headers=headers), 422, "another")
+    assert_problem(api.submit(headers=headers), 422, "another")          # manifest left out
+    pair = api.client.post("/v1/scans", headers={**api.h("scanner"), **headers}, files={
+        "high": ("h.png", png_bytes(raw_pair()[0])), "low": ("l.png", png_bytes(raw_pair()[1]))})
+    assert_problem(pair, 422, "another")
+    again = api.submit(manifest={"item_count": 1}, headers=headers)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+
+
 def test_idempotency_under_concurrent_retries(api: Api) -> None:
     ids: list[str] = []
 
@@ -370,7 +418,35 @@ def test_queue_order_filters_and_cursor(api: Api) -> None:
     assert all(item["status"] == "screened" for item in screened)
     assert_problem(client.get("/v1/scans?status=bogus", headers=headers), 400, "status")
     assert_problem(client.get("/v1/scans?cursor=zzz", headers=headers), 400, "cursor")
-    assert_problem(client.get("/v1/scans?limit=0", headers=headers), 422, "limit")
+    assert_problem(client.get("/v1/scans?limit=0", headers=headers), 400, "limit")
+
+
+# A bad value of every query parameter is a malformed request: 400, as docs/integration.md says
+# (a body that parses but holds a bad value is 422: see test_bad_verdicts).
+@pytest.mark.parametrize(("method", "path", "words"), [
+    ("get", "/v1/scans?status=bogus", "status"),
+    ("get", "/v1/scans?min_risk=high", "min_risk"),
+    ("get", "/v1/scans?min_risk=-1", "min_risk"),
+    ("get", "/v1/scans?min_risk=101", "min_risk"),
+    ("get", "/v1/scans?limit=0", "limit"),
+    ("get", "/v1/scans?limit=501", "limit"),
+    ("get", "/v1/scans?limit=ten", "limit"),
+    ("get", "/v1/scans?cursor=zzz", "cursor"),
+    ("get", "/v1/scans?cursor=" + "a" * 501, "cursor"),
+    ("get", "/v1/scans/{scan}/image?annotated=maybe", "annotated"),
+    ("post", "/v1/models/test-1/activate?force=maybe", "force"),
+    ("post", "/v1/models?force=maybe", "force"),
+])
+def test_bad_query_parameters_are_400(api: Api, method: str, path: str, words: str) -> None:
+    scan_id = api.submit().json()["id"]
+    response = api.client.request(method.upper(), path.format(scan=scan_id),
+                                  headers=api.h("admin"))
+    assert_problem(response, 400, words)
+
+
+def test_a_too_long_idempotency_key_header_is_400(api: Api) -> None:
+    response = api.submit(headers={"Idempotency-Key": "k" * 201})
+    assert_problem(response, 400, "idempotency")
 
 
 MANIFEST = {"declaration_id": "D-1", "shipper": {"name": "Golden Dragon Trading Ltd",
@@ -411,7 +487,7 @@ def test_verdict_feeds_party_history_and_training_export(api: Api) -> None:
 
 @pytest.mark.parametrize(("body", "status", "words"), [
     ({"decision": "maybe"}, 422, "decision"),
-    ({"decision": "cleared", "labels": [{"label": "banana", "box": [0, 0, 1, 1]}]}, 400,
+    ({"decision": "cleared", "labels": [{"label": "banana", "box": [0, 0, 1, 1]}]}, 422,
      "banana"),
     ({"decision": "cleared", "labels": [{"label": "gold", "box": [0, 0, 1]}]}, 422, "box"),
     ({"decision": "cleared", "extra": 1}, 422, "extra"),

@@ -45,3 +45,19 @@ def test_guide_examples_run(tmp_path: Path) -> None:
         assert (work / "annotated.png").read_bytes().startswith(b"\x89PNG")
     finally:
         server.stop()
+
+
+def test_the_python_example_needs_only_the_standard_library() -> None:
+    """The `serve` install has no HTTP client: the guide's Python imports only the standard
+    library (or says what to install)."""
+    for script in blocks("python"):
+        imported = set(re.findall(r"^\s*(?:import|from) ([a-zA-Z_]\w*)", script, re.M))
+        assert imported and imported <= set(sys.stdlib_module_names), imported
+
+
+def test_the_guide_names_every_queue_parameter_and_the_verdict_body() -> None:
+    guide = GUIDE.read_text()
+    for name in ("`status`", "`min_risk`", "`limit`", "`cursor`", "`next_cursor`",
+                 "`decision`", "`labels`", "`note`", "threat_confirmed", "cleared"):
+        assert name in guide, name
+    assert re.search(r"\| 400 \|[^\n]*query parameter", guide)

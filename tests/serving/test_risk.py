@@ -224,7 +224,8 @@ SENTENCES: list[tuple[list[Finding], dict[str, Any], InMemoryHistory | None, Sca
      None, None, "counterfeit_lot",
      "a lot of 6 counterfeit-prone items declared as 'gift' at 18 USD (about 3 USD each)"),
     ([], {}, None, facts(0.08, 3), "dense_area",
-     "3 areas the X-ray cannot see through (8% of the parcel): open to see what is inside"),
+     "3 areas the X-ray cannot see through (8% of the parcel): noted only: too little on its "
+     "own to open the parcel"),
     ([], {"shipper": {"name": "ACME Trading Ltd."}},
      seized(["shipper:acme trading"], ("gold", "narcotics")), None, "party_history.shipper",
      "shipper 'ACME Trading Ltd.' is linked to 1 confirmed seizure (gold, narcotics)"),
@@ -252,7 +253,8 @@ def test_explanations(findings: list[Finding], manifest: dict[str, Any],
 
 def test_to_dict_is_the_contract_shape() -> None:
     result = assess(found("firearm"), {"mail_order": True}).to_dict()
-    assert set(result) == {"score", "level", "action", "factors", "config_version"}
+    assert set(result) == {"score", "level", "action", "factors", "config_version", "points",
+                           "saturation_points", "explanation", "leading_finding"}
     assert result["config_version"] == CONFIG.version
     assert all(set(f) == {"name", "points", "detail"} for f in result["factors"])
 
@@ -291,3 +293,95 @@ def test_party_keys() -> None:
     assert party_keys(manifest) == ["shipper:acme", "consignee:j doe", "consignee_id:x1",
                                     "address:1 main st", "seller:s 9", "platform:shopfast"]
     assert party_keys(parse_manifest({})) == []
+
+
+# -- the explanation agrees with the score and the action (issue 19) -----------------------
+
+EXPLAINED = [
+    ([], None, None),
+    (found("gold", 0.61), None, None),
+    (found("firearm", 0.9) + found("gold", 0.8, 2, 0.5), {"description": "clothing",
+     "mail_order": True, "item_count": 1, "declared_value": {"amount": 5, "currency": "USD"}},
+     facts(0.2, 4)),
+]
+
+
+@pytest.mark.parametrize(("findings", "manifest", "scan"), EXPLAINED)
+def test_the_explanation_reproduces_the_score(findings: list[Finding],
+                                              manifest: dict[str, Any] | None,
+                                              scan: ScanFacts | None) -> None:
+    """The listed points add up to the stated sum, and the stated formula, evaluated on the
+    numbers the explanation prints, gives the score (an operator can check it by hand)."""
+    import re
+
+    body = assess(findings, manifest, scan=scan).to_dict()
+    listed = sum(f["points"] for f in body["factors"])
+    assert body["points"] == pytest.approx(listed, abs=0.05)
+    text = body["explanation"]
+    if not body["factors"]:
+        assert body["score"] == 0 and "score is 0" in text
+        return
+    match = re.search(r"add up to ([\d.]+); the score is 100 × \(1 − e\^\(−([\d.]+) / ([\d.]+)\)\)"
+                      r" = (\d+(?:\.\d+)?)", text)
+    assert match, text
+    total, again, scale, score = (float(g) for g in match.groups())
+    assert total == again == pytest.approx(listed, abs=0.05)
+    assert scale == CONFIG.saturation_points
+    assert score == body["score"]
+    assert round(100 * (1 - math.exp(-total / scale)), 1) == pytest.approx(score, abs=0.05)
+    assert "100" in text and "changes it little" in text
+
+
+def test_points_past_the_saturation_are_explained_beside_a_high_score() -> None:
+    """The issue's case: eight reasons summing to about 142 beside a score of 94."""
+    result = assess(found("firearm", 0.95) + found("narcotics", 0.6),
+                    {"description": "gift", "mail_order": True, "item_count": 1,
+                     "origin_country": "XA", "declared_value": {"amount": 1, "currency": "USD"}})
+    assert result.points > 100 > result.score
+    assert f"{result.points:g}" in result.to_dict()["explanation"]
+
+
+@pytest.mark.parametrize(("fraction", "action", "advice", "never"), [
+    (0.08, "release", "too little on its own to open", "open to see"),
+    (0.5, "release", "too little on its own to open", "open to see"),
+])
+def test_dense_area_advice_agrees_with_a_release(fraction: float, action: str, advice: str,
+                                                 never: str) -> None:
+    result = assess(scan=facts(fraction, 2))
+    assert result.action == action
+    detail = next(f.detail for f in result.factors if f.name == "dense_area")
+    assert advice in detail and never not in detail
+
+
+@pytest.mark.parametrize(("findings", "action", "advice"), [
+    (found("gold", 0.5), "review", "look closely"),
+    (found("firearm", 0.95), "inspect", "open to see what is inside"),
+])
+def test_dense_area_advice_follows_the_action(findings: list[Finding], action: str,
+                                              advice: str) -> None:
+    result = assess(findings, scan=facts(0.3, 2))
+    assert result.action == action
+    assert advice in next(f.detail for f in result.factors if f.name == "dense_area")
+
+
+def test_no_release_carries_advice_to_open() -> None:
+    """Whatever the evidence, a parcel released carries no reason telling the operator to open
+    it, or to inspect it."""
+    for fraction in (0.01, 0.05, 0.15, 0.9):
+        for findings in ([], found("counterfeit", 0.5), found("gold", 0.3)):
+            result = assess(findings, scan=facts(fraction, 3))
+            if result.action == "release":
+                assert not any(word in f.detail for f in result.factors
+                               for word in ("open to see", "inspect"))
+
+
+@pytest.mark.parametrize(("findings", "lead"), [
+    (found("gold", 0.61) + found("firearm", 0.3), ("firearm", 0.3)),      # serious, not sure
+    (found("counterfeit", 0.95) + found("gold", 0.4), ("gold", 0.4)),
+    (found("narcotics", 0.5) + found("narcotics", 0.7), ("narcotics", 0.7)),
+    ([], None),
+])
+def test_the_leading_finding_is_the_most_serious(findings: list[Finding],
+                                                 lead: tuple[str, float] | None) -> None:
+    leading = assess(findings).to_dict()["leading_finding"]
+    assert (None if leading is None else (leading["label"], leading["score"])) == lead

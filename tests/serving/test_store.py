@@ -64,7 +64,7 @@ def test_scan_lifecycle_and_party_history(tmp_path: Path, database_url: str) -> 
         me = service.authenticate(admin)
         manifest = '{"shipper": {"name": "Acme Trading Ltd"}, "platform": "ShopCo"}'
         scan, created = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
-        again, created_again = service.submit(Upload(image=PNG), manifest, None, "k1", me)
+        again, created_again = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
         assert created and not created_again and again["id"] == scan["id"]
         assert scan["status"] == "screened" and scan["manifest"]["platform"] == "ShopCo"
         assert service.history.parcels_seen("shipper:acme trading") == 1
@@ -149,3 +149,42 @@ def test_a_retry_screens_a_scan_stored_but_never_screened(tmp_path: Path) -> Non
         assert not created and scan["id"] == scan_id and scan["status"] == "screened"
     finally:
         service.close()
+
+
+def test_a_database_from_before_request_fingerprints_keeps_working(database_url: str) -> None:
+    """Databases made before ``scans.request_sha256`` existed get the column on start, keep their
+    scans, and replay them under their Idempotency-Key (no fingerprint to compare)."""
+    from sqlalchemy import inspect, text
+
+    engine = store.make_engine(database_url)
+    sessions = store.session_factory(engine)
+    key_id = store.find_key(sessions, store.create_key(sessions, "scanner")).id  # type: ignore[union-attr]
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE scans DROP COLUMN request_sha256"))
+        connection.execute(text(
+            "INSERT INTO scans (id, owner_key_id, idempotency_key, status, kind, blob, width, "
+            "height, meta, risk_score, created_at) VALUES ('old1', :key, 'k-1', 'screened', "
+            "'image', 'b', 4, 4, '{}', 1.0, :now)"), {"key": key_id, "now": store.utcnow()})
+    engine.dispose()
+    engine = store.make_engine(database_url)                 # the service starts again
+    try:
+        assert "request_sha256" in {c["name"] for c in inspect(engine).get_columns("scans")}
+        assert store.add_missing_columns(engine) == []        # once only
+        with store.session_factory(engine)() as session:
+            old = session.get(store.Scan, "old1")
+            assert old is not None and old.request_sha256 is None and old.idempotency_key == "k-1"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    ([("image", b"abc")], [("image", b"abc")], True),
+    ([("image", b"abc")], [("image", b"abd")], False),
+    ([("image", b"ab"), ("manifest", b"c")], [("image", b"a"), ("manifest", b"bc")], False),
+    ([("image", b"abc"), ("manifest", None)], [("image", b"abc"), ("manifest", b"")], False),
+    ([("high", b"a"), ("low", b"b")], [("high", b"b"), ("low", b"a")], False),
+])
+def test_request_fingerprint(first: list[tuple[str, bytes | None]],
+                             second: list[tuple[str, bytes | None]], same: bool) -> None:
+    assert (store.request_fingerprint(first) == store.request_fingerprint(second)) is same
+    assert len(store.request_fingerprint(first)) == 64

@@ -301,7 +301,7 @@ def test_a_bad_label_on_a_projection_is_refused_as_on_a_real_scan(tip_on: Api) -
     api.image(scan["id"])
     response = api.verdict(scan["id"], {"decision": "cleared", "labels": [
         {"label": "banana", "box": [0, 0, 4, 4]}]})
-    assert_problem(response, 400, "banana")
+    assert_problem(response, 422, "banana")     # a bad body value, as on a scan
     assert api.presentation(scan["id"]).result is None          # still open
 
 
