@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -33,6 +33,8 @@ class LabelledObject:
     path_cm: np.ndarray       # this object's own total path length map (cm), item canvas
     mass_g: float = 0.0
     concealment: str = "none"
+    source: str = "parametric"  # where the shape comes from: "parametric", "mesh:<file>", ...
+    pose: tuple[float, float, float] | None = None  # 3D (yaw, pitch, roll) degrees, if drawn so
 
 
 @dataclass
@@ -214,8 +216,7 @@ def transform_item(item: Item, angle_deg: float, flip: bool = False, squash: flo
         return out * np.float32(gain)
 
     layers = {name: warp(path) for name, path in item.layers.items()}
-    objects = [LabelledObject(o.label, o.kind, o.material, warp(o.path_cm), o.mass_g,
-                              o.concealment) for o in item.objects]
+    objects = [replace(o, path_cm=warp(o.path_cm)) for o in item.objects]
     return Item(layers=layers, objects=objects, kind=item.kind)
 
 
@@ -233,6 +234,5 @@ def merge(items: Sequence[tuple[Item, tuple[int, int]]], kind: str = "") -> Item
         for obj in it.objects:
             full = np.zeros((height, width), np.float32)
             full[oy:oy + h, ox:ox + w] = obj.path_cm
-            objects.append(LabelledObject(obj.label, obj.kind, obj.material, full, obj.mass_g,
-                                          obj.concealment))
+            objects.append(replace(obj, path_cm=full))
     return Item(layers=layers, objects=objects, kind=kind)

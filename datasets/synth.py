@@ -75,7 +75,8 @@ def _image_entry(index: int, stem: str, scan: Scan) -> dict[str, Any]:
     annotations = [{
         "category_id": CLASSES.index(a.label) + 1, "bbox": a.box, "area": a.box[2] * a.box[3],
         "iscrowd": 0, "kind": a.kind, "material": a.material, "mass_g": a.mass_g,
-        "concealment": a.concealment,
+        "concealment": a.concealment, "source": a.source,
+        **({"pose": list(a.pose)} if a.pose is not None else {}),
     } for a in scan.annotations]
     image = {"id": index + 1, "file_name": f"{stem}.png", "width": width, "height": height,
              "raw": f"{stem}.tiff", "palette": scan.palette, "pitch_mm": round(scan.pitch_mm, 4),

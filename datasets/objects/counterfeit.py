@@ -1,6 +1,11 @@
-"""Counterfeit-prone branded goods, label ``counterfeit``: watches, sneakers, handbags, phones and
-earbuds, each item boxed. A lot is 2-12 identical items (one model), returned as separate items so
-the scene can scatter them; whether a lot is suspect is the risk score's call, not the detector's.
+"""Counterfeit-prone branded goods in commercial quantity, label ``counterfeit``: lots of 3-12
+identical watches, sneakers, handbags, phones or earbuds, each item boxed. Whether a lot is
+suspect (declared value, description) is the risk score's call, not the detector's.
+
+One or two such things are what every traveller packs: a phone, a watch, a pair of sneakers.
+Those are *personal goods* (:data:`PERSONAL_RECIPES`, benign, never boxed), drawn by the same
+recipes, so the detector learns "a lot of identical branded items", not "a phone": trained with
+single phones boxed as counterfeit, the model alarmed on 97% of real packed bags (issue 23).
 """
 
 from __future__ import annotations
@@ -23,18 +28,42 @@ from xscreen.datasets.shapes import Item, merge
 
 RECIPES: dict[str, ThreatRecipe] = {}
 _counterfeit = registrar(RECIPES)
+PersonalRecipe = Callable[[np.random.Generator, float], Item]
 
 
 _PACKED_SHARE = {"watch": 0.5, "sneaker": 0.4, "phone": 0.5, "earbuds": 0.5, "handbag": 0.3}
 
 
+LOT_SIZE = (3, 12)
+"""Identical items in a counterfeit lot (fewer are personal goods)."""
+
+
+def lot_recipe(kind: str, item_recipe: ThreatRecipe) -> ThreatRecipe:
+    """A recipe of lots of the one counterfeit item that ``item_recipe`` draws (another
+    module's, such as the outline library's)."""
+    def recipe(rng: np.random.Generator, pitch_mm: float) -> list[Item]:
+        return _lot(rng, pitch_mm, kind, lambda r, p: item_recipe(r, p)[0])
+
+    recipe.__doc__ = f"a lot of {kind}"
+    return recipe
+
+
+def personal_recipe(kind: str, item_recipe: ThreatRecipe) -> PersonalRecipe:
+    """The one item that ``item_recipe`` draws, as a traveller's own: benign, nothing boxed."""
+    def recipe(rng: np.random.Generator, pitch_mm: float) -> Item:
+        item = item_recipe(rng, pitch_mm)[0]
+        return Item(layers=item.layers, objects=[], kind=kind)
+
+    return recipe
+
+
 def _lot(rng: np.random.Generator, pitch_mm: float, kind: str,
          draw: Callable[[np.random.Generator, float], Item]) -> list[Item]:
-    """A single item or a lot of 2-12 identical items (same model, same packaging), each with
-    its own object; sometimes each in its retail box (or a handbag in its dust bag)."""
-    count = 1 if rng.random() < 0.4 else int(rng.integers(2, 13))
+    """A lot of 3-12 identical items (same model, same packaging), each with its own object;
+    sometimes each in its retail box (or a handbag in its dust bag)."""
+    count = int(rng.integers(LOT_SIZE[0], LOT_SIZE[1] + 1))
     model = int(rng.integers(2**31))
-    packed = rng.random() < _PACKED_SHARE[kind]
+    packed = rng.random() < _PACKED_SHARE.get(kind, 0.4)
     depth = uniform(rng, 30, 120)
     items = [draw(np.random.default_rng(model), pitch_mm) for _ in range(count)]
     return [_retail_pack(item, pitch_mm, depth, kind == "handbag") if packed else item
@@ -255,3 +284,41 @@ def _earbuds_item(rng: np.random.Generator, pitch_mm: float) -> Item:
         canvas.rect("steel", w / 2 - 4, h - 3, 8, 3, 2.5)           # USB-C port
 
     return _counterfeit_item(canvas, "earbuds", draw)
+
+
+# === personal goods: the same things, one or a pair, benign ====================================
+PERSONAL_RECIPES: dict[str, PersonalRecipe] = {}
+"""Benign kinds ``personal_<kind>``: one phone, watch, handbag or earbuds case, or a pair of
+sneakers, as a traveller packs them; drawn by the lot recipes' item functions, nothing boxed."""
+
+
+def _personal(kind: str, draw: Callable[[np.random.Generator, float], Item],
+              pair: bool = False) -> None:
+    def recipe(rng: np.random.Generator, pitch_mm: float) -> Item:
+        item = draw(rng, pitch_mm)
+        if pair:       # the other shoe (its mirror image) beside the first, toe to heel
+            second = Item(layers={name: np.ascontiguousarray(path[:, ::-1])
+                                  for name, path in item.layers.items()})
+            item = merge([(item, (0, 0)), (second, (0, item.shape[0]))])
+        return Item(layers=item.layers, objects=[], kind=f"personal_{kind}")
+
+    PERSONAL_RECIPES[f"personal_{kind}"] = recipe
+
+
+_personal("phone", _phone_item)
+_personal("watch", _watch_item)
+_personal("sneakers", _sneaker_item, pair=True)
+_personal("earbuds", _earbuds_item)
+_personal("handbag", _handbag_item)
+
+
+def _outline_goods() -> None:
+    """The outline library's counterfeit-prone goods, as personal goods too (``personal_<kind>``:
+    the detector must not learn an outline's look, only "a lot")."""
+    from xscreen.datasets.objects.outlines import COUNTERFEIT_RECIPES
+
+    for kind, recipe in COUNTERFEIT_RECIPES.items():
+        PERSONAL_RECIPES[f"personal_{kind}"] = personal_recipe(f"personal_{kind}", recipe)
+
+
+_outline_goods()

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from xscreen.datasets.objects import counterfeit, firearms, gold, narcotics
+from xscreen.datasets.objects import counterfeit, firearms, gold, mesh_firearms, narcotics, outlines
 from xscreen.datasets.objects.drawing import ThreatRecipe, pick, unknown
 from xscreen.datasets.shapes import Item
 
+# Per class, the sources of its shapes and the share of threats each draws (a kind is then drawn
+# uniformly within its source): the parametric recipes, 3D meshes rendered at any pose, and real
+# silhouettes (issue 17). Weighting by source keeps ten outline guns from outnumbering the rest.
+THREAT_SOURCES: dict[str, tuple[tuple[float, dict[str, ThreatRecipe]], ...]] = {
+    "firearm": ((0.4, firearms.RECIPES), (0.3, mesh_firearms.RECIPES),
+                (0.3, outlines.FIREARM_RECIPES)),
+    "narcotics": ((1.0, narcotics.RECIPES),),
+    "gold": ((0.8, gold.RECIPES), (0.2, outlines.GOLD_RECIPES)),
+    "counterfeit": ((0.75, counterfeit.RECIPES),
+                    (0.25, {kind: counterfeit.lot_recipe(kind, recipe)
+                            for kind, recipe in outlines.COUNTERFEIT_RECIPES.items()})),
+}
 THREAT_RECIPES: dict[str, dict[str, ThreatRecipe]] = {
-    "firearm": firearms.RECIPES,
-    "narcotics": narcotics.RECIPES,
-    "gold": gold.RECIPES,
-    "counterfeit": counterfeit.RECIPES,
+    label: {kind: recipe for _, recipes in sources for kind, recipe in recipes.items()}
+    for label, sources in THREAT_SOURCES.items()
 }
 THREAT_KINDS: dict[str, tuple[str, ...]] = {
     label: tuple(recipes) for label, recipes in THREAT_RECIPES.items()
@@ -39,7 +49,11 @@ def threat_items(rng: np.random.Generator, pitch_mm: float, label: str,
     if label not in THREAT_RECIPES:
         raise unknown("threat label", label, tuple(THREAT_RECIPES))
     recipes = THREAT_RECIPES[label]
-    kind = kind if kind is not None else pick(rng, tuple(recipes))
+    if kind is None:
+        sources = THREAT_SOURCES[label]
+        weights = np.array([weight for weight, _ in sources])
+        chosen = sources[int(rng.choice(len(sources), p=weights / weights.sum()))][1]
+        kind = pick(rng, tuple(chosen))
     recipe = recipes.get(kind) or NEW_THREAT_RECIPES.get(label, {}).get(kind)
     if recipe is None:
         known = (*recipes, *NEW_THREAT_KINDS.get(label, ()))
