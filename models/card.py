@@ -9,6 +9,10 @@ A fine-tuned model's card also carries its ``lineage``: the ``parent`` it was fi
 (name, version, sha256), the ``data`` it was fine-tuned on (new data, replayed data, mix) and,
 once ``xscreen gate`` has judged it, the ``gate`` report. The registry refuses to promote a
 fine-tuned model whose gate is missing or failed unless forced (``serving/registry.py``).
+
+A model whose backbone started from third-party pretrained weights says where they came from in
+``pretrained`` (:data:`PRETRAINED_KEYS`: the package that shipped them, the file, its licence and
+sha256), so that a bundle's licence obligations can be read off its card.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from xscreen.errors import ModelBundleError
 MODEL_FILE = "model.onnx"
 CARD_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
+PRETRAINED_KEYS = ("package", "file", "licence", "sha256")
+"""What a card's ``pretrained`` holds when it is not empty (it may hold more, e.g. ``dataset``)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class ModelCard:
     training: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     lineage: dict[str, Any] = field(default_factory=dict)
+    pretrained: dict[str, Any] = field(default_factory=dict)   # empty: trained from scratch
 
     @property
     def parent(self) -> dict[str, Any] | None:
@@ -83,6 +90,7 @@ def card_problems(card: ModelCard) -> list[str]:
         problems.append(f"sha256 must be 64 lowercase hex digits, got {card.sha256!r}")
     if not isinstance(card.lineage, dict):
         problems.append(f"lineage must be an object, got {type(card.lineage).__name__}")
+    problems += pretrained_problems(card.pretrained)
     unknown = sorted(set(card.thresholds) - set(card.classes))
     if unknown:
         problems.append(f"thresholds name unknown classes {unknown}")
@@ -90,6 +98,22 @@ def card_problems(card: ModelCard) -> list[str]:
         if not (isinstance(value, int | float) and 0.0 <= value <= 1.0 and math.isfinite(value)):
             problems.append(f"threshold of {name} must be in [0, 1], got {value!r}")
     return problems
+
+
+def pretrained_problems(pretrained: Any) -> list[str]:
+    """What is wrong with a card's ``pretrained`` provenance (empty when valid or absent)."""
+    if not isinstance(pretrained, dict):
+        return [f"pretrained must be an object, got {type(pretrained).__name__}"]
+    if not pretrained:
+        return []
+    missing = [key for key in PRETRAINED_KEYS if not isinstance(pretrained.get(key), str)
+               or not pretrained[key]]
+    if missing:
+        return [f"pretrained must name {', '.join(PRETRAINED_KEYS)}; missing {missing}"]
+    digest = pretrained["sha256"]
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return [f"pretrained.sha256 must be 64 lowercase hex digits, got {digest!r}"]
+    return []
 
 
 def card_from_dict(values: dict[str, Any], source: str = "model card") -> ModelCard:

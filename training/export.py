@@ -54,7 +54,8 @@ def load_best(run_dir: str | Path) -> tuple[Detector, dict[str, Any]]:
 
 def model_from_checkpoint(state: dict[str, Any]) -> Detector:
     """The detector that a ``best.pt`` (or a bundle's ``weights.pt``) holds, in eval mode."""
-    model = build_model(state["model_name"], num_classes=len(state["classes"]))
+    # pretrained=False: the checkpoint's weights replace any pretrained ones
+    model = build_model(state["model_name"], num_classes=len(state["classes"]), pretrained=False)
     model.load_state_dict(state["model"])
     return model.eval()
 
@@ -203,7 +204,8 @@ def fixture_images(state: dict[str, Any], count: int = 4) -> list[np.ndarray]:
 def make_card(state: dict[str, Any], sha256: str, version: str | None = None) -> ModelCard:
     """The bundle's card from the checkpoint's metadata. Thresholds start at 0.5, or at the
     parent's for a fine-tuned model (recalibrate with ``xscreen eval --write-thresholds``); a
-    fine-tuned model's card carries its lineage (parent, data)."""
+    fine-tuned model's card carries its lineage (parent, data), and a model whose backbone
+    started from pretrained weights their provenance (``pretrained``)."""
     config = state.get("config", {})
     classes = tuple(state["classes"])
     lineage = {key: dict(value) if isinstance(value, dict) else value
@@ -221,7 +223,8 @@ def make_card(state: dict[str, Any], sha256: str, version: str | None = None) ->
     return ModelCard(name=state["model_name"].replace("_", "-"),
                      version=version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M%S"),
                      classes=classes, input_size=int(state["input_size"]), sha256=sha256,
-                     thresholds=thresholds, metrics=metrics, training=training, lineage=lineage)
+                     thresholds=thresholds, metrics=metrics, training=training, lineage=lineage,
+                     pretrained=dict(state.get("pretrained") or {}))
 
 
 def export_run(run_dir: str | Path, out: str | Path, version: str | None = None,

@@ -33,6 +33,7 @@ from torch.utils.data import Dataset as TorchDataset
 from tqdm import tqdm
 
 from xscreen.datasets.coco import Dataset
+from xscreen.models.backbones import backbone_weights_source
 from xscreen.models.detector import Detector
 from xscreen.models.losses import Targets, detection_loss
 from xscreen.training import logbook
@@ -261,7 +262,8 @@ class Trainer:
         extra = {"step": self.progress.step, "val_map50": map50,
                  "config": config_to_dict(self.config), "command": command_line(self.config),
                  "data_info": self.new_data.dataset.coco.get("info"), "lineage": self.lineage,
-                 "ranks": self.world.size, "device": device_description(self.device)}
+                 "ranks": self.world.size, "device": device_description(self.device),
+                 "pretrained": backbone_weights_source(self.model)}   # for the model card
         state = best_weights_state(self.ema.module.state_dict(), model_name=self.config.model,
                                    input_size=self.config.input_size,
                                    classes=self.new_data.dataset.classes, extra=extra)
