@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from xscreen.datasets.materials import material
-from xscreen.datasets.objects import covers
+from xscreen.datasets.objects import clutter, covers
 from xscreen.datasets.objects.drawing import (
     ItemCanvas,
     Point,
@@ -312,29 +312,6 @@ def _cable(rng: np.random.Generator, pitch_mm: float) -> Item:
         else:
             canvas.rect("brass", x - 4, y - 18, 2, 14, 2)
             canvas.rect("brass", x + 2, y - 18, 2, 14, 2)
-    return canvas.item()
-
-
-@_benign("laptop")
-def _laptop(rng: np.random.Generator, pitch_mm: float) -> Item:
-    """A closed laptop from above: aluminium shells, screen glass, board, battery cells,
-    copper heat pipe, fan, hinges, speakers."""
-    w, h = uniform(rng, 300, 360), uniform(rng, 205, 245)
-    canvas = ItemCanvas(w, h, pitch_mm)
-    shell = pick(rng, ("aluminium", "aluminium", "magnesium", "polycarbonate"))
-    canvas.slab(shell, rounded_rect(0, 0, w, h, 8), 2 * 1.2)
-    canvas.tube_outline(shell, rounded_rect(1, 1, w - 2, h - 2, 7), 1.0, closed=True)
-    canvas.rect("glass", 5, 5, w - 10, h - 10, 1.2)                       # display
-    canvas.rect("steel", 10, h * 0.1, w - 20, h * 0.45, 0.4)              # keyboard plate
-    canvas.rect("pcb", 15, 15, w * 0.55, h * 0.35, 1.6)
-    for k in range(int(rng.integers(3, 7))):
-        canvas.rect("lithium_cell", 20 + k * (w - 40) / 6, h * 0.55, (w - 40) / 6 - 3, 75, 5.5)
-    canvas.cylinder("copper", (w * 0.3, 40), (w * 0.7, 60), 3.5, 2.8)     # heat pipe
-    canvas.ring("aluminium", w * 0.75, 45, 28, 8, 2)                      # fan
-    canvas.disc("steel", w * 0.75, 45, 8, 4)
-    for x in (25, w - 45):
-        canvas.rect("steel", x, 0, 20, 10, 8)                             # hinges
-        canvas.rect("neodymium_magnet", x, h - 30, 15, 10, 3)            # speakers
     return canvas.item()
 
 
@@ -774,4 +751,20 @@ def _appliance(rng: np.random.Generator, pitch_mm: float) -> Item:
     return canvas.item()
 
 
+def _register(recipes: dict[str, BenignRecipe]) -> None:
+    """File another module's recipes here, refusing a kind registered twice."""
+    for kind, recipe in recipes.items():
+        _benign(kind)(recipe)
+
+
+_register(clutter.RECIPES)  # laptops, phones, tangles, crumpled clothes, wash bags, pockets ...
+
+
+from xscreen.datasets.objects.outlines import BENIGN_RECIPES as _OUTLINES  # noqa: E402
+
+_register(_OUTLINES)  # clutter drawn from real silhouettes: scissors, keys, padlocks ...
+
+from xscreen.datasets.objects.counterfeit import PERSONAL_RECIPES  # noqa: E402
+
+_register(PERSONAL_RECIPES)  # one phone, watch, handbag, earbuds or pair of sneakers: not a lot
 BENIGN_KINDS: tuple[str, ...] = tuple(BENIGN_RECIPES)

@@ -1,0 +1,222 @@
+"""Real clutter: bags built like real ones, things with internal structure, packed scenes, threats
+partly hidden under dense things with their boxes still tight, all deterministic per seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xscreen.datasets import objects, scene
+from xscreen.datasets.materials import MATERIALS
+from xscreen.datasets.objects import clutter, textures
+from xscreen.datasets.objects.parcels import (
+    PARCEL_KINDS,
+    parcel_size_limit,
+    pick_parcel_kind,
+)
+from xscreen.datasets.scene import PathMaps, SceneConfig, synthesise_scan, visible_mask
+from xscreen.datasets.shapes import Item
+
+SUITCASES = ("hard_suitcase", "soft_suitcase")
+
+# Plausible total masses (g) of each new kind, from product data sheets and kitchen scales.
+MASSES_G = {
+    "laptop": (900, 3000), "phone": (100, 260), "tangled_cables": (30, 600),
+    "crumpled_clothes": (100, 2500), "toiletry_bag": (120, 1200), "scissors": (15, 150),
+    "pocket_clutter": (30, 600), "glasses_case": (25, 150), "pencil_case": (30, 400),
+    "torch": (40, 500), "folded_shirt_stack": (250, 3000),
+}
+
+
+def _mass_g(item: Item, pitch_mm: float) -> float:
+    return sum(float(path.sum()) * MATERIALS[name].density
+               for name, path in item.layers.items()) * (pitch_mm / 10) ** 2
+
+
+def test_every_new_kind_has_a_mass_range_and_is_in_the_library() -> None:
+    assert set(MASSES_G) == set(clutter.RECIPES)
+    assert set(clutter.RECIPES) <= set(objects.BENIGN_KINDS)
+    assert set(clutter.COVERING_KINDS) <= set(objects.BENIGN_KINDS)
+
+
+@pytest.mark.parametrize("pitch_mm", [0.8, 2.0])
+@pytest.mark.parametrize("kind", sorted(MASSES_G))
+def test_new_recipes_draw_finite_items_of_plausible_mass(kind: str, pitch_mm: float) -> None:
+    for seed in range(3):
+        item = objects.benign_item(np.random.default_rng(seed), pitch_mm, kind)
+        for name, path in item.layers.items():
+            assert name in MATERIALS and path.dtype == np.float32
+            assert np.isfinite(path).all() and (path >= 0).all(), (kind, name)
+        low, high = MASSES_G[kind]
+        assert low <= _mass_g(item, pitch_mm) <= high, kind
+        assert item.objects == []
+
+
+@pytest.mark.parametrize("kind", ["laptop", "phone"])
+def test_electronics_carry_a_populated_board(kind: str) -> None:
+    """Chips (epoxy packages), solder and copper from the board texture, battery cells."""
+    item = objects.benign_item(np.random.default_rng(0), 0.8, kind)
+    assert {"pcb", "copper", "tin", "lithium_cell"} <= set(item.layers)
+    board = item.layers["pcb"]
+    assert np.unique(np.round(board[board > 0], 3)).size > 20, "a board is more than a slab"
+
+
+def test_laptops_hold_a_row_of_18650_cells_or_pouch_cells() -> None:
+    found_cans = False
+    for seed in range(12):
+        item = objects.benign_item(np.random.default_rng(seed), 1.0, "laptop")
+        assert "lithium_cell" in item.layers
+        found_cans |= "steel" in item.layers and float(item.layers["steel"].max()) > 0.4
+    assert found_cans, "some laptops have cylindrical cells in steel cans"
+
+
+@pytest.mark.parametrize("kind", SUITCASES)
+@pytest.mark.parametrize("size_mm", [(700.0, 450.0), (420.0, 640.0)])
+def test_suitcases_have_long_metal_rails_along_their_length(kind: str,
+                                                            size_mm: tuple[float, float]) -> None:
+    """Two trolley tubes: metal running along at least 60 % of the case's length on two lines
+    well apart, whichever way round the case lies."""
+    pitch = 1.0
+    width, height = size_mm
+    for seed in range(3):
+        item = objects.parcel(np.random.default_rng(seed), pitch, width, height, kind)
+        metal = sum(item.layers.get(name, 0) for name in ("aluminium", "steel"))
+        assert isinstance(metal, np.ndarray)
+        lines = metal if width >= height else metal.T          # rails along the long side
+        cover = (lines > 0.05).mean(axis=1)
+        rails = np.flatnonzero(cover > 0.6)
+        assert rails.size >= 2, f"{kind} seed {seed}: no rails"
+        assert rails.max() - rails.min() > 100 / pitch, "two rails, well apart"
+
+
+@pytest.mark.parametrize("kind", SUITCASES)
+def test_suitcases_have_wheels_with_steel_axles_and_zips(kind: str) -> None:
+    item = objects.parcel(np.random.default_rng(4), 1.0, 700, 450, kind)
+    assert {"rubber", "steel", "abs"} <= set(item.layers)
+    zips = {"brass", "zinc_alloy", "steel", "aluminium", "nylon"} & set(item.layers)
+    assert zips
+
+
+def test_suitcases_and_bags_are_frequent_among_parcels() -> None:
+    rng = np.random.default_rng(0)
+    kinds = [pick_parcel_kind(rng) for _ in range(2000)]
+    share = sum(kind in (*SUITCASES, "backpack") for kind in kinds) / len(kinds)
+    assert share > 0.4
+    assert set(kinds) == set(PARCEL_KINDS), "every kind still comes up"
+
+
+def test_size_limits_keep_suitcases_real_and_refuse_unknown_kinds() -> None:
+    long_side, short_side = parcel_size_limit("hard_suitcase") or (0.0, 0.0)
+    assert 500 <= long_side <= 900 and 350 <= short_side <= 600
+    assert parcel_size_limit("cardboard_box") is None
+    with pytest.raises(ValueError, match="cardboard_box"):
+        parcel_size_limit("crate")
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        pitch, (x0, y0, x1, y1) = scene._parcel_geometry(rng, SceneConfig(), (800.0, 540.0))
+        assert max(x1 - x0, y1 - y0) * pitch <= 800 + pitch
+        assert min(x1 - x0, y1 - y0) * pitch <= 540 + pitch
+
+
+def _count_benign_items(monkeypatch: pytest.MonkeyPatch, config: SceneConfig,
+                        seeds: range) -> list[int]:
+    counts: list[int] = []
+    original = objects.benign_item
+
+    def counting(rng: np.random.Generator, pitch: float, kind: str | None = None) -> Item:
+        counts[-1] += 1
+        return original(rng, pitch, kind)
+
+    monkeypatch.setattr(scene.objects, "benign_item", counting)
+    for seed in seeds:
+        counts.append(0)
+        synthesise_scan(np.random.default_rng(seed), config)
+    return counts
+
+
+def test_packed_scenes_hold_many_items_and_sparse_ones_few(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    packed = SceneConfig(width=200, height=140, packed_share=1.0, cover_share=0.0,
+                         threat_share=0.0)
+    counts = _count_benign_items(monkeypatch, packed, range(4))
+    assert min(counts) >= 8 and max(counts) >= 20, counts
+    sparse = SceneConfig(width=200, height=140, packed_share=0.0, cover_share=0.0,
+                         threat_share=0.0)
+    assert max(_count_benign_items(monkeypatch, sparse, range(4))) <= 14
+
+
+def test_default_mix_keeps_sparse_and_packed_bags() -> None:
+    rng = np.random.default_rng(0)
+    counts = [scene._benign_count(rng, SceneConfig(), 240_000.0) for _ in range(200)]
+    assert sum(c <= 5 for c in counts) > 20 and sum(c >= 15 for c in counts) > 40
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_threat_under_a_laptop_keeps_its_tight_box(monkeypatch: pytest.MonkeyPatch,
+                                                     seed: int) -> None:
+    """The laptop lands over the threat's box; the box is still the threat's own visible
+    pixels."""
+    monkeypatch.setattr(scene, "COVERING_KINDS", ("laptop",))
+    rng = np.random.default_rng(seed)
+    pitch = 1.0
+    (item,) = objects.threat_items(rng, pitch, "firearm", "pistol_steel")[:1]
+    maps = PathMaps(700, 500)
+    (box,) = maps.place(item, 250, 180)
+    obj = item.objects[0]
+    rows, cols = np.nonzero(visible_mask(obj))
+    expected = [250 + cols.min(), 180 + rows.min(), cols.max() - cols.min() + 1,
+                rows.max() - rows.min() + 1]
+    assert box.box == [float(v) for v in expected]
+    before = {name: layer.copy() for name, layer in maps.layers.items()}
+    scene._cover_threat(maps, rng, pitch, (10, 10, 690, 490), box.box)
+    x, y, w, h = (int(v) for v in box.box)
+    added = sum(float(layer[y:y + h, x:x + w].sum() - before.get(name, 0 * layer)[
+        y:y + h, x:x + w].sum()) for name, layer in maps.layers.items())
+    assert added > 0, "the laptop lies over the threat"
+    assert "lithium_cell" in maps.layers
+
+
+def test_covered_scenes_are_deterministic_and_boxes_stay_in_frame() -> None:
+    config = SceneConfig(width=256, height=180, packed_share=1.0, cover_share=1.0,
+                         threat_share=1.0)
+    a = synthesise_scan(np.random.default_rng([5, 1]), config)
+    b = synthesise_scan(np.random.default_rng([5, 1]), config)
+    assert np.array_equal(a.high, b.high) and np.array_equal(a.rgb, b.rgb)
+    assert [ann.box for ann in a.annotations] == [ann.box for ann in b.annotations]
+    for ann in a.annotations:
+        x, y, w, h = ann.box
+        assert x >= 0 and y >= 0 and x + w <= 256 and y + h <= 180 and w > 0 and h > 0
+
+
+def test_textures_do_not_depend_on_process_history() -> None:
+    """The cached board and crumple tile are drawn from a fixed seed: a fresh process (another
+    worker) draws the same bytes, so a scan depends on its own seed only."""
+    first = objects.benign_item(np.random.default_rng(3), 0.9, "laptop")
+    textures.pcb_reference.cache_clear()
+    textures.crumple_tile.cache_clear()
+    again = objects.benign_item(np.random.default_rng(3), 0.9, "laptop")
+    assert first.layers.keys() == again.layers.keys()
+    for name in first.layers:
+        assert np.array_equal(first.layers[name], again.layers[name])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"packed_share": 1.5}, "packed_share"),
+    ({"cover_share": -0.1}, "cover_share"),
+    ({"packed_items": (30, 10)}, "packed_items"),
+    ({"benign_items": (5, 2, 10)}, "benign_items"),
+])
+def test_bad_density_settings_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SceneConfig(**kwargs)
+
+
+@pytest.mark.parametrize(("turns", "flip"), [(0, True), (1, False), (2, True), (3, False)])
+def test_quarter_turns_keep_every_path_length(turns: int, flip: bool) -> None:
+    item = objects.benign_item(np.random.default_rng(2), 2.0, "phone")
+    turned = scene.quarter_turn(item, turns, flip)
+    height, width = item.shape
+    assert turned.shape == ((width, height) if turns % 2 else (height, width))
+    for name, path in item.layers.items():
+        assert np.isclose(turned.layers[name].sum(), path.sum(), rtol=1e-6)
+        assert np.array_equal(np.sort(turned.layers[name].ravel()), np.sort(path.ravel()))
