@@ -13,7 +13,14 @@ The model of a parcel scanner (a line scanner with a dual-layer detector):
   integrate energy: each absorbed photon contributes its energy;
 * the signal is blurred by the scintillator, gets quantum (photon) noise and a little electronic
   noise, row gains of the detector array (the line-scan streaks) and is stored as 16-bit
-  transmission, 65535 = air (CONTRACT "Images").
+  transmission, 65535 = air (CONTRACT "Images");
+* what makes real scanners' images look as they do, each cheap and drawn from the scan's random
+  generator (:meth:`Scanner.detect`): scatter haze (a share of the transmitted signal spread
+  into a wide halo, which softens the edges of dense objects), detector boards' gain steps, the
+  tube's line-to-line flicker, and now and then a bright or dark detector line along the belt's
+  motion; and the fan beam's perspective (:class:`FanBeam`): the beam fans out from a point
+  source across the belt, so a thing nearer the source is magnified more across the belt (y)
+  and not at all along it (x), and the walls of a deep box show a double edge.
 
 To stay fast (thousands of scans to train on), the 1 keV spectrum is folded into about twenty
 energy groups whose edges sit on the K-edges that matter (Sn, Gd, W, Au, Pb): a pixel's
@@ -59,6 +66,12 @@ class ScannerConfig:
     scan_blur_px: float = 0.4            # extra smear along the belt's motion (x)
     row_gain_sigma: float = 0.002        # residual detector-row gain after flat-field
     monochromatic_kev: float | None = None  # a test beam: one energy, both channels
+    # The looks of real machines (all off by default: the physics tests see a clean detector).
+    scatter_fraction: float = 0.0        # share of the signal scattered into a wide halo
+    scatter_sigma_px: float = 30.0       # the halo's width
+    board_gain_sigma: float = 0.0        # gain step between detector boards (rows of 32)
+    line_gain_sigma: float = 0.0         # the tube's output flicker from one line (x) to the next
+    defect_lines: float = 0.0            # mean count of bright or dark detector lines per scan
 
     def __post_init__(self) -> None:
         if not 40.0 <= self.kvp <= 160.0:
@@ -66,6 +79,26 @@ class ScannerConfig:
                              f"got {self.kvp}")
         if self.photons_per_pixel <= 0:
             raise ValueError("photons_per_pixel must be positive")
+        if not 0.0 <= self.scatter_fraction < 0.5:
+            raise ValueError(f"scatter_fraction must be within 0-0.5 (a share of the signal), "
+                             f"got {self.scatter_fraction}")
+        effects = {"scatter_sigma_px": self.scatter_sigma_px, "blur_sigma_px": self.blur_sigma_px,
+                   "scan_blur_px": self.scan_blur_px, "board_gain_sigma": self.board_gain_sigma,
+                   "line_gain_sigma": self.line_gain_sigma, "defect_lines": self.defect_lines,
+                   "row_gain_sigma": self.row_gain_sigma}
+        for name, value in effects.items():
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
+
+    def spectral(self) -> ScannerConfig:
+        """The same tube and detector layers with default detector effects: what the spectra,
+        and so the Z calibration, depend on (noise, blur and artefacts do not change them)."""
+        return ScannerConfig(kvp=self.kvp, anode_angle_deg=self.anode_angle_deg,
+                             tube_filter_al_mm=self.tube_filter_al_mm,
+                             front_layer_mm=self.front_layer_mm,
+                             interlayer_filter_mm=self.interlayer_filter_mm,
+                             rear_layer_mm=self.rear_layer_mm,
+                             monochromatic_kev=self.monochromatic_kev)
 
 
 class Scanner:
@@ -138,25 +171,76 @@ class Scanner:
 
     def detect(self, high: np.ndarray, low: np.ndarray,
                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Blur, quantum and electronic noise, row gains and 16-bit quantisation."""
+        """Scatter, blur, quantum and electronic noise, gains, defect lines, 16-bit quantisation."""
         cfg = self.config
         row_gain = 1.0 + rng.normal(0.0, cfg.row_gain_sigma, size=(high.shape[0], 1))
+        row_gain *= _board_gains(rng, high.shape[0], cfg.board_gain_sigma)
+        gain = row_gain.astype(np.float32)
+        if cfg.line_gain_sigma > 0:
+            # The tube feeds both layers: its flicker from line to line is common to both.
+            gain = gain * (1.0 + rng.normal(0.0, cfg.line_gain_sigma, size=(1, high.shape[1]))
+                           ).astype(np.float32)
+        defects = draw_defect_lines(rng, high.shape, cfg.defect_lines)
         out = []
-        for signal, weights in ((high, self._high), (low, self._low)):
-            blurred = _blur(signal, cfg.blur_sigma_px, cfg.scan_blur_px)
+        for channel, (signal, weights) in enumerate(((high, self._high), (low, self._low))):
+            scattered = scatter(signal, cfg.scatter_fraction, cfg.scatter_sigma_px)
+            blurred = _blur(scattered, cfg.blur_sigma_px, cfg.scan_blur_px)
             # Quantum noise of an energy-integrating layer: var(T) ~= T * <E^2>/<E>^2 / N,
             # plus electronic noise, independent: the variances add.
             variance = np.clip(blurred, 0, 1) * np.float32(weights[1, 0] / cfg.photons_per_pixel)
             variance += np.float32(cfg.electronic_noise**2)
             noisy = blurred + np.sqrt(variance) * rng.standard_normal(signal.shape,
                                                                       dtype=np.float32)
-            noisy *= row_gain.astype(np.float32)
+            noisy *= gain
+            for line in defects:
+                if channel in line.channels:
+                    noisy[line.row, line.start:line.stop] *= np.float32(line.gain)
             out.append(np.clip(np.round(noisy * 65535.0), 1, 65535).astype(np.uint16))
         return out[0], out[1]
 
     def spectrum(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(energies keV, low weight, high weight) per 1 keV bin; each weight sums to 1."""
         return self._energies_fine, self._fine_low, self._fine_high
+
+
+@dataclass(frozen=True)
+class FanBeam:
+    """The perspective of a line scanner's fan beam, for one scan.
+
+    The beam fans out from the tube's focal spot across the belt (the image's y axis); the belt
+    carries the parcel through the fan (x), one detector line at a time. A point at height h
+    above the belt, with the source ``source_to_belt_mm`` below it, is projected across the belt
+    with a magnification ``S / (S + h)`` relative to the belt: things lying low (nearer the
+    source) look larger, and only across the belt, since x is sampled by the belt's motion.
+    Pixel pitches are those of the belt plane. A box's lid (at ``parcel_depth_mm``) projects
+    smaller than its base: its walls show a double edge, as on real scans.
+    """
+
+    central_row: float          # the frame row of the ray normal to the belt
+    source_to_belt_mm: float
+    parcel_depth_mm: float      # the parcel's height above the belt, along the beam
+
+    def __post_init__(self) -> None:
+        if self.source_to_belt_mm <= 0 or self.parcel_depth_mm < 0:
+            raise ValueError(f"a fan beam needs a positive source distance and a depth of 0 or "
+                             f"more, got {self.source_to_belt_mm} and {self.parcel_depth_mm} mm")
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, frame_rows: int) -> FanBeam:
+        """A random geometry: the source 600-1000 mm under the belt (for tunnels 60-100 cm
+        wide), the central ray in the middle half of the frame, a parcel 40-350 mm deep: its
+        lid is seen at 0.63-0.99 times its base's size across the belt."""
+        return cls(central_row=float(rng.uniform(0.25, 0.75) * frame_rows),
+                   source_to_belt_mm=float(rng.uniform(600.0, 1000.0)),
+                   parcel_depth_mm=float(rng.uniform(40.0, 350.0)))
+
+    def magnification(self, height_mm: float) -> float:
+        """Across-belt magnification of a point ``height_mm`` above the belt (1 on the belt)."""
+        return self.source_to_belt_mm / (self.source_to_belt_mm + max(height_mm, 0.0))
+
+    def project_row(self, row: float, magnification: float) -> float:
+        """Where a belt-plane row lands when seen at ``magnification``."""
+        return self.central_row + (row - self.central_row) * magnification
 
 
 @lru_cache(maxsize=16)
@@ -184,6 +268,67 @@ def _occupied_window(layers: list[np.ndarray]) -> tuple[slice, slice] | None:
         return None
     row_index, col_index = np.flatnonzero(any_rows), np.flatnonzero(any_cols)
     return (slice(row_index[0], row_index[-1] + 1), slice(col_index[0], col_index[-1] + 1))
+
+
+def scatter(signal: np.ndarray, fraction: float, sigma_px: float) -> np.ndarray:
+    """Scatter haze: ``(1 - f) * T + f * blur(T)``, a share of the signal spread wide.
+
+    Photons scattered in the parcel and in the detector land around where they would have gone:
+    dense objects get a veil from the bright parcel around them, their edges soften, and the
+    parcel beside them darkens a little. A convex mix of T and its blur, so never above air
+    (1) and never negative. Blurred at a reduced size: a wide Gaussian costs little there.
+    """
+    if fraction <= 0 or sigma_px <= 0:
+        return signal
+    height, width = signal.shape
+    shrink = max(1, int(sigma_px // 4))
+    small = cv2.resize(signal, (max(1, width // shrink), max(1, height // shrink)),
+                       interpolation=cv2.INTER_AREA)
+    halo = cv2.GaussianBlur(small, (0, 0), sigma_px / shrink, borderType=cv2.BORDER_REPLICATE)
+    halo = cv2.resize(halo, (width, height), interpolation=cv2.INTER_LINEAR)
+    hazy = cv2.addWeighted(signal.astype(np.float32, copy=False), 1.0 - fraction,
+                           halo.astype(np.float32, copy=False), fraction, 0.0)
+    return np.minimum(hazy, 1.0, out=hazy)  # a rounding ulp must not make it brighter than air
+
+
+@dataclass(frozen=True)
+class DefectLine:
+    """A detector pixel gone bright or dark for part of a scan: a line along the belt (x)."""
+
+    row: int
+    start: int
+    stop: int
+    gain: float
+    channels: tuple[int, ...]   # 0 high, 1 low
+
+
+_BOARD_ROWS = 32  # detector pixels per board (line-scan arrays come in boards of 16-64)
+
+
+def draw_defect_lines(rng: np.random.Generator, shape: tuple[int, ...], mean_count: float
+                      ) -> list[DefectLine]:
+    """Defect lines of one scan: a Poisson count, most dark (a dying pixel), some bright."""
+    if mean_count <= 0:
+        return []
+    height, width = shape[0], shape[1]
+    lines = []
+    for _ in range(int(rng.poisson(mean_count))):
+        row = int(rng.integers(height))
+        start = int(rng.integers(width)) if rng.random() < 0.5 else 0
+        stop = int(rng.integers(start + 1, width + 1)) if rng.random() < 0.5 else width
+        gain = float(rng.uniform(0.75, 0.95) if rng.random() < 0.7 else rng.uniform(1.03, 1.15))
+        pick = rng.random()
+        channels = (0,) if pick < 0.35 else (1,) if pick < 0.7 else (0, 1)
+        lines.append(DefectLine(row, start, stop, gain, channels))
+    return lines
+
+
+def _board_gains(rng: np.random.Generator, rows: int, sigma: float) -> np.ndarray:
+    """Per-row gain of the detector boards: a step every :data:`_BOARD_ROWS` rows."""
+    if sigma <= 0:
+        return np.ones((rows, 1))
+    boards = 1.0 + rng.normal(0.0, sigma, size=(rows + _BOARD_ROWS - 1) // _BOARD_ROWS)
+    return np.repeat(boards, _BOARD_ROWS)[:rows, None]
 
 
 def _blur(image: np.ndarray, sigma: float, scan_sigma: float) -> np.ndarray:

@@ -10,16 +10,18 @@ material visibly attenuates, so boxes are tight by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from xscreen import CLASSES
 from xscreen.datasets import objects
-from xscreen.datasets.colour import render
+from xscreen.datasets.colour import get_palette, jpeg_roundtrip, render
 from xscreen.datasets.materials import material
-from xscreen.datasets.physics import ScannerConfig, get_scanner
+from xscreen.datasets.objects.clutter import COVERING_KINDS
+from xscreen.datasets.objects.parcels import parcel_size_limit, pick_parcel_kind
+from xscreen.datasets.physics import FanBeam, ScannerConfig, get_scanner
 from xscreen.datasets.shapes import Item, LabelledObject, transform_item
 
 # An object's pixel is "visible" when its own material removes at least this share of the beam
@@ -28,12 +30,35 @@ VISIBLE_ATTENUATION = 0.02
 _TEXTURED_BELOW_DENSITY = 1.5  # g/cm^3: fabrics, paper, plastics, food, powders
 _VISIBLE_AT_KEV = 70.0
 
+# Tubes and detectors of several machines. The tubes (kVp, anode, aluminium) must be in
+# physics.SPECTRUM_TABLE (three of them are); the rest spans real machines' looks: blur 0.45-1.3
+# pixels (sharp to soft), photons 6000-40000 per pixel (noisy to quiet), scatter haze of
+# 0.5-2.5% of the signal (what a collimated fan leaves after the vendor's scatter correction;
+# at 5% and more the haze corrupts the low/high ratio at the rims of dense metal and paints
+# them orange, which real consoles do not), board and line gains of 0.2-0.6%, and now and then
+# a streak. Scanners differ, so the model must not learn one.
 SCANNERS: tuple[ScannerConfig, ...] = (
     ScannerConfig(),
-    ScannerConfig(kvp=140.0, tube_filter_al_mm=2.0, interlayer_filter_mm=0.5),
+    ScannerConfig(kvp=140.0, tube_filter_al_mm=2.0, interlayer_filter_mm=0.5,
+                  scatter_fraction=0.015, board_gain_sigma=0.003, defect_lines=0.5),
     ScannerConfig(kvp=160.0, tube_filter_al_mm=4.0, interlayer_filter_mm=0.8,
-                  photons_per_pixel=30000.0),
-    ScannerConfig(kvp=150.0, photons_per_pixel=8000.0, blur_sigma_px=0.9),  # an older, noisier one
+                  photons_per_pixel=30000.0, blur_sigma_px=0.5, scatter_fraction=0.01,
+                  line_gain_sigma=0.002),
+    ScannerConfig(kvp=150.0, photons_per_pixel=8000.0, blur_sigma_px=0.9,   # an older, noisier one
+                  scatter_fraction=0.02, board_gain_sigma=0.006, line_gain_sigma=0.004,
+                  defect_lines=1.0),
+    # a soft, low-resolution console, as OPIXray's scans look
+    ScannerConfig(photons_per_pixel=15000.0, blur_sigma_px=1.3, scan_blur_px=0.8,
+                  scatter_fraction=0.015, board_gain_sigma=0.002, defect_lines=0.7),
+    # a sharp, quiet one
+    ScannerConfig(kvp=140.0, tube_filter_al_mm=2.0, interlayer_filter_mm=0.5,
+                  photons_per_pixel=40000.0, blur_sigma_px=0.45, scatter_fraction=0.005,
+                  defect_lines=0.3),
+    # a worn one: noisy, soft, hazy and streaky
+    ScannerConfig(kvp=160.0, tube_filter_al_mm=4.0, interlayer_filter_mm=0.8,
+                  photons_per_pixel=6000.0, electronic_noise=0.001, blur_sigma_px=1.1,
+                  scatter_fraction=0.025, board_gain_sigma=0.005, line_gain_sigma=0.003,
+                  defect_lines=0.8),
 )
 
 
@@ -47,10 +72,21 @@ class SceneConfig:
     max_threats: int = 3
     class_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)   # CLASSES order
     benign_items: tuple[int, int, int] = (1, 4, 14)         # min, mode, max per parcel
+    # A share of bags is packed full (real luggage): this many items, overlapping, instead.
+    packed_share: float = 0.45
+    packed_items: tuple[int, int] = (15, 40)
+    # Chance that a threat gets a dense benign thing (laptop, pot, book ...) laid partly over it.
+    cover_share: float = 0.35
     pitch_mm: tuple[float, float] = (0.6, 1.5)   # millimetres per pixel at 1000 pixels wide
-    palettes: tuple[tuple[str, float], ...] = (("classic", 0.5), ("vendor_b", 0.15),
-                                               ("vendor_c", 0.15), ("grey", 0.1),
-                                               ("grey_contrast", 0.1))
+    # The model is judged on pale colour consoles and on greyscale scans: those get 0.36 and
+    # 0.28 of the mix, the saturated palettes the rest (colour.PALETTES says how each was checked).
+    palettes: tuple[tuple[str, float], ...] = (("classic", 0.2), ("vendor_b", 0.08),
+                                               ("vendor_c", 0.08), ("pale_a", 0.22),
+                                               ("pale_b", 0.14), ("grey", 0.06),
+                                               ("grey_contrast", 0.07), ("grey_gdx", 0.15))
+    fan_beam: bool = True              # perspective of the fan beam (physics.FanBeam)
+    jpeg_share: float = 0.35           # share of renderings stored as a console's JPEG would be
+    jpeg_quality: tuple[int, int] = (60, 95)
     # (label, kind) pairs: when given, every threat is one of these instead of the class mix,
     # e.g. (("gold", "hair_dryer_gold_sleeve"),) for scans of one new concealment.
     threats: tuple[tuple[str, str], ...] = ()
@@ -64,6 +100,12 @@ class SceneConfig:
                              f"{self.width}x{self.height}")
         if len(self.class_weights) != len(CLASSES):
             raise ValueError(f"class_weights needs {len(CLASSES)} values ({', '.join(CLASSES)})")
+        for name, _weight in self.palettes:
+            get_palette(name)   # an unknown name is refused with the known ones
+        if not 0.0 <= self.jpeg_share <= 1.0 or not 1 <= self.jpeg_quality[0] <= \
+                self.jpeg_quality[1] <= 100:
+            raise ValueError(f"jpeg_share must be within 0-1 and jpeg_quality a (low, high) "
+                             f"range within 1-100, got {self.jpeg_share} and {self.jpeg_quality}")
         for label, kind in self.threats:
             known = (*objects.THREAT_KINDS.get(label, ()), *objects.NEW_THREAT_KINDS.get(label, ()))
             if label not in CLASSES:
@@ -71,10 +113,25 @@ class SceneConfig:
             if kind not in known:
                 raise ValueError(f"unknown threat {label}:{kind}; known {label} kinds: "
                                  f"{', '.join(known)}")
+        _check_density(self)
         for kind in self.benign_kinds:
             if kind not in objects.BENIGN_KINDS:
                 raise ValueError(f"unknown benign kind {kind!r}; known: "
                                  f"{', '.join(objects.BENIGN_KINDS)}")
+
+
+def _check_density(config: SceneConfig) -> None:
+    """Item counts ordered and shares within 0-1, or a message naming the fix."""
+    low, mode, high = config.benign_items
+    if not 0 <= low <= mode <= high:
+        raise ValueError(f"benign_items must be (min, mode, max) with 0 <= min <= mode <= max, "
+                         f"got {config.benign_items}")
+    if not 0 <= config.packed_items[0] <= config.packed_items[1]:
+        raise ValueError(f"packed_items must be (min, max) with 0 <= min <= max, got "
+                         f"{config.packed_items}")
+    for name in ("packed_share", "cover_share"):
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            raise ValueError(f"{name} must be within 0-1, got {getattr(config, name)}")
 
 
 @dataclass
@@ -87,6 +144,8 @@ class Annotation:
     material: str
     mass_g: float
     concealment: str
+    source: str = "parametric"
+    pose: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -120,6 +179,59 @@ class PathMaps:
         boxes = [object_box(obj, x, y, self.width, self.height) for obj in item.objects]
         return [box for box in boxes if box is not None]
 
+    def place_shell(self, shell: Item, x: int, y: int) -> None:
+        """Place the parcel's shell (a subclass may see its lid and base apart)."""
+        self.place(shell, x, y)
+
+
+class FanBeamMaps(PathMaps):
+    """Path maps seen through a fan beam (:class:`~xscreen.datasets.physics.FanBeam`).
+
+    Each placed item lies at its own random height in the parcel and is magnified across the
+    belt (y) as that height says; the shell's base lies on the belt and its lid at the parcel's
+    depth, each with half the shell's path lengths, so the walls show a double edge. Boxes come
+    from the magnified objects: still tight.
+    """
+
+    def __init__(self, width: int, height: int, fan: FanBeam, rng: np.random.Generator) -> None:
+        super().__init__(width, height)
+        self.fan = fan
+        # Heights from a generator of their own: placing an item draws nothing from the scene's.
+        self._heights = np.random.default_rng(int(rng.integers(2**63)))
+
+    def place(self, item: Item, x: int, y: int) -> list[Annotation]:
+        height_mm = float(self._heights.uniform(0.0, 0.85)) * self.fan.parcel_depth_mm
+        return self._place_at(item, x, y, self.fan.magnification(height_mm))
+
+    def place_shell(self, shell: Item, x: int, y: int) -> None:
+        half = Item({name: path * np.float32(0.5) for name, path in shell.layers.items()},
+                    [], shell.kind)
+        self._place_at(half, x, y, 1.0)
+        self._place_at(half, x, y, self.fan.magnification(self.fan.parcel_depth_mm))
+
+    def _place_at(self, item: Item, x: int, y: int, magnification: float) -> list[Annotation]:
+        rows = item.shape[0]
+        magnified = magnify_rows(item, magnification)
+        centre = self.fan.project_row(y + rows / 2.0, magnification)
+        return super().place(magnified, x, int(round(centre - magnified.shape[0] / 2.0)))
+
+
+def magnify_rows(item: Item, magnification: float) -> Item:
+    """The item stretched across the belt (y) by ``magnification``; path lengths unchanged
+    (the fan magnifies the footprint, not the thickness a ray crosses)."""
+    height, width = item.shape
+    rows = max(1, int(round(height * magnification)))
+    if rows == height:
+        return item
+
+    def stretch(path: np.ndarray) -> np.ndarray:
+        # Linear, not area, even when shrinking: 4x faster, and at 0.63x and more it aliases
+        # nothing that the detector's blur does not smooth away.
+        return cv2.resize(path, (width, rows), interpolation=cv2.INTER_LINEAR)
+
+    return Item({name: stretch(path) for name, path in item.layers.items()},
+                [replace(obj, path_cm=stretch(obj.path_cm)) for obj in item.objects], item.kind)
+
 
 def overlap(x: int, y: int, shape: tuple[int, int], width: int, height: int
              ) -> tuple[tuple[slice, slice] | None, tuple[slice, slice] | None]:
@@ -148,7 +260,8 @@ def object_box(obj: LabelledObject, x: int, y: int, width: int, height: int
     if x1 <= x0 or y1 <= y0:
         return None
     return Annotation(obj.label, [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                      obj.kind, obj.material, round(obj.mass_g, 1), obj.concealment)
+                      obj.kind, obj.material, round(obj.mass_g, 1), obj.concealment,
+                      obj.source, obj.pose)
 
 
 def random_pose(item: Item, rng: np.random.Generator, tilt: bool = True) -> Item:
@@ -185,6 +298,31 @@ def _pose_to_fit(item: Item, rng: np.random.Generator, inner: tuple[int, int, in
     return None
 
 
+def _pose_benign(item: Item, rng: np.random.Generator, inner: tuple[int, int, int, int]
+                 ) -> tuple[Item, tuple[int, int]] | None:
+    """Pose a benign item: packed things often lie square to the bag's walls (a laptop, a book,
+    folded clothes), so four in ten are turned by quarter turns, exactly and cheaply; the rest
+    at any angle."""
+    if rng.random() < 0.4:
+        turned = quarter_turn(item, int(rng.integers(4)), bool(rng.random() < 0.5))
+        spot = _spot(rng, inner, turned.shape)
+        if spot is not None:
+            return turned, spot
+    return _pose_to_fit(item, rng, inner)
+
+
+def quarter_turn(item: Item, turns: int, flip: bool) -> Item:
+    """The item turned by ``turns`` quarter turns and mirrored if ``flip``: pixels moved, not
+    resampled, so path lengths and masses are exact."""
+    def move(path: np.ndarray) -> np.ndarray:
+        path = np.rot90(path, turns)
+        return np.ascontiguousarray(path[:, ::-1] if flip else path)
+
+    objects_ = [LabelledObject(o.label, o.kind, o.material, move(o.path_cm), o.mass_g,
+                               o.concealment) for o in item.objects]
+    return Item({name: move(path) for name, path in item.layers.items()}, objects_, item.kind)
+
+
 def _threat_picks(rng: np.random.Generator, config: SceneConfig) -> list[tuple[str, str | None]]:
     """The threats of a parcel as (label, kind): a kind of None is a random one of the mix."""
     if rng.random() >= config.threat_share:
@@ -198,19 +336,30 @@ def _threat_picks(rng: np.random.Generator, config: SceneConfig) -> list[tuple[s
 
 
 def _benign_count(rng: np.random.Generator, config: SceneConfig, area_mm2: float) -> int:
-    """Most e-commerce parcels hold a few items; big ones hold more (scaled to a 40x30 cm box)."""
+    """Most e-commerce parcels hold a few items; big ones hold more (scaled to a 40x30 cm box).
+    A share of bags is packed full: real luggage holds 15-40 overlapping things."""
+    if rng.random() < config.packed_share:
+        low, high = config.packed_items
+        count = rng.uniform(low, high + 1) * min(1.0, np.sqrt(area_mm2 / 200_000.0))
+        return int(np.clip(count, min(low, 6), high))
     low, mode, high = config.benign_items
     count = rng.triangular(low, mode, high + 1) * np.sqrt(area_mm2 / 120_000.0)
     return int(np.clip(count, low, high))
 
 
-def _parcel_geometry(rng: np.random.Generator, config: SceneConfig
+def _parcel_geometry(rng: np.random.Generator, config: SceneConfig,
+                     largest_mm: tuple[float, float] | None = None
                      ) -> tuple[float, tuple[int, int, int, int]]:
-    """Pixel pitch and the parcel's rectangle (x0, y0, x1, y1) in the frame."""
+    """Pixel pitch and the parcel's rectangle (x0, y0, x1, y1) in the frame, no bigger than
+    ``largest_mm`` (long side, short side) if given: a suitcase is not a metre and a half long."""
     # The pitch range is for a 1000-pixel-wide frame: --size changes resolution, not field of view.
     pitch = float(rng.uniform(*config.pitch_mm)) * 1000.0 / config.width
     w = int(config.width * rng.uniform(0.55, 0.96))
     h = int(config.height * rng.uniform(0.5, 0.94))
+    if largest_mm is not None:
+        long_px, short_px = (int(size / pitch) for size in largest_mm)
+        w, h = (min(w, long_px), min(h, short_px)) if w >= h else (min(w, short_px),
+                                                                   min(h, long_px))
     x0 = int(rng.integers(0, config.width - w + 1))
     y0 = int(rng.integers(0, config.height - h + 1))
     return pitch, (x0, y0, x0 + w, y0 + h)
@@ -218,21 +367,26 @@ def _parcel_geometry(rng: np.random.Generator, config: SceneConfig
 
 def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig()) -> Scan:
     """Make one synthetic parcel scan (see the module docstring)."""
-    pitch, (px0, py0, px1, py1) = _parcel_geometry(rng, config)
-    maps = PathMaps(config.width, config.height)
-    shell = objects.parcel(rng, pitch, (px1 - px0) * pitch, (py1 - py0) * pitch)
-    maps.place(shell, px0, py0)
+    parcel_kind = pick_parcel_kind(rng)
+    pitch, (px0, py0, px1, py1) = _parcel_geometry(rng, config, parcel_size_limit(parcel_kind))
+    maps = FanBeamMaps(config.width, config.height, FanBeam.draw(rng, config.height), rng) \
+        if config.fan_beam else PathMaps(config.width, config.height)
+    shell = objects.parcel(rng, pitch, (px1 - px0) * pitch, (py1 - py0) * pitch, parcel_kind)
+    maps.place_shell(shell, px0, py0)
     wall = max(2, int(round(6.0 / pitch)))
     inner = (px0 + wall, py0 + wall, px1 - wall, py1 - wall)
     annotations: list[Annotation] = []
     for label, kind in _threat_picks(rng, config):
-        annotations += _place_threat(maps, rng, pitch, label, inner, kind)
+        boxes = _place_threat(maps, rng, pitch, label, inner, kind)
+        annotations += boxes
+        if boxes and rng.random() < config.cover_share:
+            _cover_threat(maps, rng, pitch, inner, boxes[0].box)
     kinds: list[str | None] = [config.benign_kinds[int(rng.integers(len(config.benign_kinds)))]
                                ] if config.benign_kinds else []
     for _ in range(_benign_count(rng, config, (px1 - px0) * (py1 - py0) * pitch**2)):
         kinds.append(None)
     for kind in kinds:
-        posed = _pose_to_fit(objects.benign_item(rng, pitch, kind), rng, inner)
+        posed = _pose_benign(objects.benign_item(rng, pitch, kind), rng, inner)
         if posed is not None:
             maps.place(posed[0], *posed[1])
     _texture_soft_matter(maps.layers, rng)
@@ -240,6 +394,9 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
     high, low = get_scanner(scanner_config).acquire(maps.layers, rng)
     palette = _choice(rng, config.palettes)
     rgb = render(high, low, palette, scanner_config)
+    if rng.random() < config.jpeg_share:
+        rgb = jpeg_roundtrip(rgb, int(rng.integers(config.jpeg_quality[0],
+                                                   config.jpeg_quality[1] + 1)))
     return Scan(high, low, rgb, annotations, palette, pitch, scanner_config)
 
 
@@ -258,6 +415,24 @@ def _texture_soft_matter(layers: dict[str, np.ndarray], rng: np.random.Generator
         field = cv2.resize(coarse.astype(np.float32), (width, height),
                            interpolation=cv2.INTER_CUBIC)
         layer *= np.clip(field, 0.6, 1.4)
+
+
+def _cover_threat(maps: PathMaps, rng: np.random.Generator, pitch: float,
+                  inner: tuple[int, int, int, int], box: list[float]) -> None:
+    """Lay a dense benign thing (a laptop, a pot, a book ...) partly over a threat's box: its
+    centre falls inside the box. The threat's own box is unchanged: it is the threat's own
+    visible pixels, whatever lies over it."""
+    kind = COVERING_KINDS[int(rng.integers(len(COVERING_KINDS)))]
+    posed = _pose_to_fit(objects.benign_item(rng, pitch, kind), rng, inner)
+    if posed is None:
+        return
+    item = posed[0]
+    h, w = item.shape
+    x, y, bw, bh = box
+    cx, cy = rng.uniform(x, x + bw), rng.uniform(y, y + bh)
+    left = int(np.clip(cx - w / 2, inner[0], max(inner[0], inner[2] - w)))
+    top = int(np.clip(cy - h / 2, inner[1], max(inner[1], inner[3] - h)))
+    maps.place(item, left, top)
 
 
 def _place_threat(maps: PathMaps, rng: np.random.Generator, pitch: float, label: str,

@@ -19,8 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threat-share", type=float, default=0.7,
                         help="share of parcels holding at least one threat (default 0.7)")
     parser.add_argument("--palettes",
-                        default="classic:0.5,vendor_b:0.15,vendor_c:0.15,grey:0.1,grey_contrast:0.1",
-                        help="colour maps and their shares, e.g. 'classic:1' for one vendor's")
+                        help="colour maps and their shares, e.g. 'classic:1' for one vendor's "
+                             "(default: the scene's mix of saturated, pale and greyscale "
+                             "consoles, datasets/scene.py)")
     parser.add_argument("--threat", dest="threats", action="append", default=[],
                         metavar="LABEL:KIND",
                         help="draw every threat as this kind (repeatable), e.g. "
@@ -32,8 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _palettes(text: str) -> tuple[tuple[str, float], ...]:
+def _palettes(text: str | None) -> tuple[tuple[str, float], ...]:
     from xscreen.datasets.colour import PALETTES
+    from xscreen.datasets.scene import SceneConfig
+
+    if text is None:
+        return SceneConfig().palettes
 
     pairs = []
     for part in text.split(","):

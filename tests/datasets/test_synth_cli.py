@@ -107,3 +107,17 @@ def test_annotation_file_is_plain_coco_json(small: Path) -> None:
     assert coco["info"]["seed"] == 3
     ids = [a["id"] for a in coco["annotations"]]
     assert ids == list(range(1, len(ids) + 1))
+
+
+def test_the_default_palette_mix_is_the_scenes() -> None:
+    """The CLI had its own copy of the mix, which left out the pale and GDXray-like consoles."""
+    import argparse
+
+    from xscreen.datasets import synth_cli
+    from xscreen.datasets.scene import SceneConfig
+
+    parser = argparse.ArgumentParser()
+    synth_cli.add_arguments(parser)
+    args = parser.parse_args(["out", "--count", "1"])
+    assert synth_cli._palettes(args.palettes) == SceneConfig().palettes
+    assert {"pale_a", "grey_gdx"} <= {name for name, _ in SceneConfig().palettes}
