@@ -82,6 +82,17 @@ def test_postprocess_suppresses_sorts_and_pads() -> None:
     assert (rows[0, 3:] == 0).all()
 
 
+@pytest.mark.parametrize(("second", "kept"), [
+    ([10, 15.56, 50, 65.56], 1),    # IoU 0.80 with the first: one gun, one box
+    ([10, 23.29, 50, 73.29], 1),    # IoU 0.58: two firearm boxes on one gun survived IoU 0.6
+    ([10, 40, 50, 90], 2),          # IoU 0.25: two guns side by side keep their boxes
+])
+def test_one_box_per_object(second: list[float], kept: int) -> None:
+    boxes = [[10, 10, 50, 60], second]
+    rows = DetectionPostprocess(max_detections=5)(_outputs([[0.9, 0, 0], [0.8, 0, 0]], boxes))
+    assert int((rows[0, :, 4] > 0).sum()) == kept
+
+
 def test_postprocess_caps_each_image_at_k() -> None:
     boxes = [[i * 20.0, 0, i * 20.0 + 10, 10] for i in range(8)]
     scores = [[0.9 - 0.05 * i, 0, 0] for i in range(8)]
