@@ -13,6 +13,10 @@ fine-tuned model whose gate is missing or failed unless forced (``serving/regist
 A model whose backbone started from third-party pretrained weights says where they came from in
 ``pretrained`` (:data:`PRETRAINED_KEYS`: the package that shipped them, the file, its licence and
 sha256), so that a bundle's licence obligations can be read off its card.
+
+A bundle made by ``xscreen quantize`` says ``precision: "int8"`` and, in ``quantization``, how it
+was made (the parent bundle's name, version and sha256, the calibration set and image count, the
+settings); cards written before the field say nothing and are ``"fp32"``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ CARD_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
 PRETRAINED_KEYS = ("package", "file", "licence", "sha256")
 """What a card's ``pretrained`` holds when it is not empty (it may hold more, e.g. ``dataset``)."""
+PRECISIONS = ("fp32", "int8")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class ModelCard:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     lineage: dict[str, Any] = field(default_factory=dict)
     pretrained: dict[str, Any] = field(default_factory=dict)   # empty: trained from scratch
+    precision: str = "fp32"                                    # "int8": see ``quantization``
+    quantization: dict[str, Any] = field(default_factory=dict)  # parent, calibration, settings
 
     @property
     def parent(self) -> dict[str, Any] | None:
@@ -91,6 +98,10 @@ def card_problems(card: ModelCard) -> list[str]:
     if not isinstance(card.lineage, dict):
         problems.append(f"lineage must be an object, got {type(card.lineage).__name__}")
     problems += pretrained_problems(card.pretrained)
+    if card.precision not in PRECISIONS:
+        problems.append(f"precision must be one of {list(PRECISIONS)}, got {card.precision!r}")
+    if not isinstance(card.quantization, dict):
+        problems.append(f"quantization must be an object, got {type(card.quantization).__name__}")
     unknown = sorted(set(card.thresholds) - set(card.classes))
     if unknown:
         problems.append(f"thresholds name unknown classes {unknown}")

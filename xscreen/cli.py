@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "convert VOC, YOLO, COCO, a verdict export or DICOS into a COCO dataset"),
     "train": ("xscreen.training.train_cli", "train or fine-tune the detector (resumable)"),
     "export": ("xscreen.training.export_cli", "export a run's best weights to a model bundle"),
+    "quantize": ("xscreen.training.quantize_cli",
+                 "a static int8 copy of a model bundle, faster on CPUs (calibrated on scans)"),
     "eval": ("xscreen.training.eval_cli", "COCO mAP and per-class Pd/Pfa of a model bundle"),
     "gate": ("xscreen.training.gate_cli",
              "judge a candidate model against the active one before promotion"),
