@@ -10,7 +10,7 @@ PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip instal
 	--disable-pip-version-check
 SAMPLE := var/sample
 
-.PHONY: run test setup setup-synth setup-dev lint sample bench-synth default-model device-wheels clean
+.PHONY: run test setup setup-dev lint sample bench-synth default-model device-wheels clean
 
 ## run: set up .venv (the serve extra: no torch) and start the screening service on its embedded
 ## defaults: SQLite and files under $XSCREEN_HOME (./var), the shipped model in models/default
@@ -41,20 +41,15 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[serve]"
 	touch $@
 
-$(VENV)/.synth: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[serve,synth]"
-	touch $@ $(VENV)/.core
-
 $(VENV)/.all: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[serve,train,dev]"
-	touch $@ $(VENV)/.core $(VENV)/.synth
+	touch $@ $(VENV)/.core
 
 setup: $(VENV)/.core
-setup-synth: $(VENV)/.synth
 setup-dev: $(VENV)/.all
 
-## sample: a small synthetic dataset and its contact sheet in var/sample (the synth extra)
-sample: setup-synth
+## sample: a small synthetic dataset and its contact sheet in var/sample
+sample: setup
 	rm -rf $(SAMPLE)
 	$(BIN)/xscreen synth $(SAMPLE) --count 16 --seed 1 --workers 2 --contact-sheet $(SAMPLE)/contact_sheet.png
 	@echo "open $(SAMPLE)/contact_sheet.png to look at the scans"
@@ -63,7 +58,7 @@ lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy xscreen datasets models training serving
 
-bench-synth: setup-synth
+bench-synth: setup
 	$(BIN)/python benchmarks/bench_synth.py
 
 ## default-model: the documented recipe of the shipped bundle in models/default (on 2 CPU cores:

@@ -68,9 +68,10 @@ class Calibration:
 
 
 CALIBRATION_TABLE = Path(__file__).with_name("calibration_default.npz")
-"""The default scanner's calibration, shipped so that rendering a dual-energy pair needs neither
-xraydb nor SpekPy (the service renders uploaded pairs and installs neither); a test checks it
-equal to :func:`compute_calibration`. Regenerate with :func:`write_calibration_table`."""
+"""The default scanner's calibration, shipped so that rendering a dual-energy pair (the service
+renders every uploaded pair) needs no physics: no second of calibration at the first upload, and
+neither xraydb nor SpekPy; a test checks it equal to :func:`compute_calibration`. Regenerate
+with :func:`write_calibration_table`."""
 
 
 @lru_cache(maxsize=8)

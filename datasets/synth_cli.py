@@ -83,8 +83,6 @@ def _check(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     _check(args)
-    import xraydb  # noqa: F401  the `synth` extra: say so (xscreen.cli) before any work starts
-
     from xscreen.datasets.preview import contact_sheet
     from xscreen.datasets.scene import SceneConfig
     from xscreen.datasets.synth import write_dataset

@@ -44,7 +44,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "onnxruntime": "serve", "fastapi": "serve", "uvicorn": "serve", "multipart": "serve",
     "python_multipart": "serve", "sqlalchemy": "serve", "prometheus_client": "serve",
     "psycopg": "serve", "fastapi_offline": "serve",
-    "spekpy": "synth", "xraydb": "synth", "trimesh": "synth",
+    "spekpy": "synth",
 }
 
 

@@ -69,12 +69,10 @@ def test_a_missing_module_outside_the_extras_still_shows_its_traceback() -> None
     assert line is not None and "'torch'" in line and "'.[train]'" in line
 
 
-def test_synth_on_the_serve_install_names_the_synth_extra(tmp_path: Path) -> None:
-    """The service's install leaves out the synthesiser's physics (SpekPy, xraydb)."""
-    done = run_blocked("spekpy,xraydb", "synth", str(tmp_path / "out"), "--count", "1",
-                       "--size", "128", "--workers", "1")
-    assert done.returncode != 0
-    lines = [line for line in done.stderr.replace("\r", "\n").splitlines()
-             if line.strip() and "%|" not in line]         # the progress bar redraws with \r
-    assert len(lines) == 1, done.stderr
-    assert "pip install -e '.[synth]'" in lines[0] and "xraydb" in lines[0]
+def test_synth_needs_no_spekpy(tmp_path: Path) -> None:
+    """SpekPy (the `synth` extra, 200 MB) is only for tubes beyond the shipped spectra: the
+    service's install synthesises (threat image projection draws threats) without it."""
+    done = run_blocked("spekpy", "synth", str(tmp_path / "out"), "--count", "2", "--size", "128",
+                       "--workers", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "annotations.json").is_file()

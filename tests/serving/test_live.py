@@ -91,9 +91,9 @@ def test_kill_minus_nine_mid_stream_loses_no_acknowledged_scan(home: Path) -> No
 
 
 def test_serving_never_imports_torch(tmp_path: Path) -> None:
-    """The service runs on the `serve` install: torch and the synthesiser's physics (SpekPy,
-    xraydb: the `synth` extra) made unimportable, it screens a PNG and a dual-energy pair (rendered
-    with the shipped calibration) and never loads torch."""
+    """The service screens a PNG and a dual-energy pair (rendered with the shipped calibration)
+    with the synthesiser's physics packages (SpekPy, xraydb) unimportable, and never loads
+    torch."""
     script = f"""
 import sys
 for blocked in ("spekpy", "xraydb"):
