@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -35,7 +35,12 @@ from xscreen.serving.operator_tip import TipTraining
 from xscreen.serving.pipeline import Upload
 from xscreen.serving.problems import install_problem_handlers
 from xscreen.serving.risk import load_risk_config
-from xscreen.serving.service import Principal, ScreeningService, require_role
+from xscreen.serving.service import (
+    CURSOR_PATTERN,
+    Principal,
+    ScreeningService,
+    require_role,
+)
 from xscreen.serving.settings import Settings, load_settings
 
 log = logging.getLogger("xscreen.serving")
@@ -123,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="AI X-ray screening for customs: submit scans, read detections "
                               "and risk, review, export, manage models.")
     app.state.metrics = metrics
+    _serve_exact_openapi(app)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -136,6 +142,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_docs_routes(app)
     configure_logging()
     return app
+
+
+def _serve_exact_openapi(app: FastAPI) -> None:
+    """``/openapi.json`` with what the endpoints' signatures cannot say (which upload parts
+    go together), so that a client generated from it works (:func:`schemas.exact_openapi`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = schemas.exact_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _recover(service: ScreeningService, settings: Settings) -> None:
@@ -178,10 +197,13 @@ def _add_scan_routes(router: APIRouter) -> None:
 
     @router.get("/v1/scans", response_model=schemas.ScanPage, tags=["review"])
     def scan_queue(service: ServiceDep, principal: PrincipalDep,
-                   status: Annotated[str | None, Query()] = None,
+                   status: Annotated[Literal["accepted", "screened", "reviewed", "failed"]
+                                     | None, Query()] = None,
                    min_risk: Annotated[float | None, Query(ge=0, le=100)] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   cursor: Annotated[str | None, Query(max_length=500)] = None) -> Any:
+                   cursor: Annotated[str | None, Query(
+                       pattern=CURSOR_PATTERN, description="the previous page's "
+                       "`next_cursor` (opaque: 48 hex digits)")] = None) -> Any:
         """The review queue, highest risk first (role operator; a scanner lists its own scans)."""
         return service.queue(principal, status, min_risk, limit, cursor)
 
@@ -224,6 +246,13 @@ def _add_review_routes(router: APIRouter) -> None:
             return {**service.get_scan(scan_id, principal), "tip": outcome}
         return service.verdict(scan_id, verdict.decision, labels, verdict.note, principal)
 
+    @router.get("/v1/scans/{scan_id}/verdicts", response_model=schemas.VerdictHistoryOut,
+                tags=["review"])
+    def verdict_history(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Any:
+        """Every verdict on the scan, oldest first: who, when, what. The last is the scan's
+        state; a later verdict never erases an earlier one."""
+        return {"scan_id": scan_id, "verdicts": service.verdict_history(scan_id, principal)}
+
     @router.get("/v1/training-export", response_class=Response, tags=["review"],
              responses={200: {"content": {"application/zip": {}}}})
     def training_export(service: ServiceDep, principal: PrincipalDep) -> Response:
@@ -240,7 +269,8 @@ def _add_model_routes(router: APIRouter) -> None:
         require_role(principal, "engineer", "operator")
         return [entry.to_dict() for entry in service.registry.versions()]
 
-    @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"])
+    @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"],
+                 responses={409: schemas.PROBLEM})
     def add_model(service: ServiceDep, principal: PrincipalDep,
                   model: Annotated[UploadFile, File(description="model.onnx")],
                   card: Annotated[UploadFile, File(description="model.json (the card)")],

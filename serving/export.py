@@ -1,5 +1,9 @@
 """The training export: operators' verdicts as a COCO dataset in a zip (CONTRACT "Datasets"):
-``images/`` (the pseudo-colour PNGs) and ``annotations.json``, ready for ``xscreen train``."""
+``images/`` (the pseudo-colour PNGs) and ``annotations.json``, ready for ``xscreen train``.
+
+Each image says where its boxes come from: ``verdict`` is the decision they stand for (the
+scan's latest), ``verdicts`` every verdict given on it, oldest first (decision, labels, note,
+operator, time), so a label changed by a second look stays traceable."""
 
 from __future__ import annotations
 
@@ -18,12 +22,14 @@ from xscreen import CLASSES
 
 @dataclass(frozen=True)
 class Example:
-    """One reviewed scan: its rendering, the verdict and the boxes that verdict stands for."""
+    """One reviewed scan: its rendering, the verdict and the boxes that verdict stands for;
+    ``history``: every verdict on the scan, oldest first, the last being ``decision``'s."""
 
     name: str
     rgb: np.ndarray
     decision: str
     labels: list[dict[str, Any]]
+    history: tuple[dict[str, Any], ...] = ()
 
 
 def verdict_labels(decision: str, corrected: list[dict[str, Any]] | None,
@@ -51,7 +57,8 @@ def coco_zip(examples: Iterable[Example], classes: tuple[str, ...] = CLASSES) ->
             archive.writestr(f"images/{example.name}", encoded.tobytes())
             height, width = example.rgb.shape[:2]
             images.append({"id": image_id, "file_name": example.name, "width": width,
-                           "height": height, "verdict": example.decision})
+                           "height": height, "verdict": example.decision,
+                           "verdicts": list(example.history)})
             names += [label["label"] for label in example.labels if label["label"] not in names]
             annotations.extend(_annotation(len(annotations) + i + 1, image_id, label,
                                            names.index(label["label"]) + 1)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from xscreen.errors import XscreenError
 
@@ -20,14 +21,15 @@ PROBLEM_TYPE = "https://xscreen.dev/problems/"
 
 
 def problem(status: int, detail: str, kind: str | None = None,
-            extra: dict[str, Any] | None = None) -> JSONResponse:
-    """A problem+json response."""
+            extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """A problem+json response (with ``headers``, and the challenge on a 401)."""
     title = HTTPStatus(status).phrase
     body = {"type": PROBLEM_TYPE + (kind or title.lower().replace(" ", "-")), "title": title,
             "status": status, "detail": detail, **(extra or {})}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+                        headers=headers or None)
 
 
 def _kebab(name: str) -> str:
@@ -67,7 +69,33 @@ async def _validation(request: Request, error: Exception) -> JSONResponse:
 async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     kind = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
-    return _counted(request, error.status_code, str(error.detail), kind)
+    headers = dict(error.headers or {})
+    detail = str(error.detail)
+    if error.status_code == 405:
+        # Starlette's router names only the first route at the path; the resource may have more
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = (f"{request.method} is not allowed on {request.url.path}; it allows "
+                  f"{', '.join(allowed)}")
+    return _counted(request, error.status_code, detail, kind, headers=headers)
+
+
+# the methods a route here may serve; TRACE and CONNECT never are
+ROUTABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods that some route of the app serves at the request's path, in
+    :data:`ROUTABLE_METHODS` order: what a 405 must list in ``Allow`` (RFC 9110 section
+    15.5.6). Each is asked of the router with a fresh scope (routing marks the request's own)."""
+    allowed = []
+    for method in ROUTABLE_METHODS:
+        probe = {"type": "http", "method": method, "path": request.scope["path"],
+                 "root_path": request.scope.get("root_path", ""), "headers": [],
+                 "query_string": b"", "app": request.app}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -77,12 +105,13 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 
 def _counted(request: Request, status: int, detail: str, kind: str,
-             extra: dict[str, Any] | None = None) -> JSONResponse:
+             extra: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
     """The problem response, counted in the error metric by status and type."""
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.errors.labels(str(status), kind).inc()
-    return problem(status, detail, kind, extra)
+    return problem(status, detail, kind, extra, headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 
 class ImageSize(BaseModel):
@@ -78,7 +78,17 @@ class ScanOut(BaseModel):
     timings_ms: dict[str, float]
     manifest: dict[str, Any] | None = None
     error: str | None = None
-    verdict: VerdictOut | None = None
+    verdict: VerdictOut | None = Field(
+        default=None, description="the latest verdict: the scan's state (GET "
+        "/v1/scans/{id}/verdicts has every one)")
+    verdict_count: int = Field(default=0, description="how many verdicts the scan has had; "
+                               "none is ever replaced")
+
+
+class VerdictHistoryOut(BaseModel):
+    scan_id: str
+    verdicts: list[VerdictOut] = Field(description="every verdict on the scan, oldest first; "
+                                       "the last is the scan's state")
 
 
 class DetectOut(BaseModel):
@@ -129,7 +139,8 @@ class MeOut(BaseModel):
 
 class TipSettings(BaseModel):
     model_config = {"extra": "forbid"}
-    enabled: bool
+    # strict: 0 or "yes" is not a boolean in the schema, so not here either
+    enabled: StrictBool
     rate: float = Field(gt=0, le=1, description="share of the scans an operator opens that "
                                                  "get a projected threat, e.g. 0.03")
 
@@ -171,6 +182,61 @@ class Problem(BaseModel):
     detail: str
 
 
+PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 413, 415, 422, 503)}
+    status: PROBLEM for status in (400, 401, 403, 404, 413, 415, 422, 503)}
+
+
+# -- what FastAPI cannot say from the endpoints' signatures ----------------------------------
+
+SCAN_PARTS_RULE = ("Send the file part `image`, or both `high` and `low` (raw 16-bit "
+                   "dual-energy channels), never `image` with either: any other combination is "
+                   "refused with 400. A part that is empty is refused with 400; bytes that are "
+                   "not an image the service reads with 415 (unknown format) or 422 (broken).")
+MODEL_PARTS_RULE = ("A model bundle as two file parts, both required: `model` (model.onnx) and "
+                    "`card` (model.json, the model card). The card must be JSON, its `sha256` "
+                    "that of `model`, and the graph must load: otherwise 422. A version already "
+                    "registered is 409.")
+
+
+def exact_openapi(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (FastAPI's OpenAPI 3.1 document) made exact where the signatures cannot say it:
+    which multipart parts an upload needs (optional file parts are not nullable: a part is sent
+    or left out). Changes ``spec`` in place and returns it."""
+    for path, extra in (("/v1/scans", ("manifest", "scanner_id")), ("/v1/detect", ())):
+        body, form = _multipart(spec, path)
+        body.update(required=True, description=SCAN_PARTS_RULE)
+        form.update(_scan_parts(form["properties"], extra))
+    body, form = _multipart(spec, "/v1/models")
+    body["description"] = MODEL_PARTS_RULE
+    for name in ("model", "card"):
+        form["properties"][name].update(minLength=1)
+    form["properties"]["card"]["contentMediaType"] = "application/json"
+    return spec
+
+
+def _multipart(spec: dict[str, Any], path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The POST operation's request body and the schema of its multipart form."""
+    body: dict[str, Any] = spec["paths"][path]["post"]["requestBody"]
+    reference = body["content"]["multipart/form-data"]["schema"]["$ref"]
+    form: dict[str, Any] = spec["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+    return body, form
+
+
+def _scan_parts(properties: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Any]:
+    """The form of a scan upload: ``image`` or ``high`` + ``low``, never both (JSON Schema
+    ``oneOf``), each a non-empty file; ``extra`` fields plain optional strings."""
+    exact: dict[str, Any] = {}
+    for name in ("image", "high", "low"):
+        exact[name] = {"type": "string", "contentMediaType": "application/octet-stream",
+                       "minLength": 1, "description": properties[name].get("description", "")}
+    if "manifest" in extra:
+        exact["manifest"] = {"type": "string", "contentMediaType": "application/json",
+                             "contentSchema": {"type": "object"},
+                             "description": properties["manifest"].get("description", "")}
+    if "scanner_id" in extra:
+        exact["scanner_id"] = {"type": "string", "maxLength": 200}
+    single = {"required": ["image"], "not": {"anyOf": [{"required": ["high"]},
+                                                       {"required": ["low"]}]}}
+    pair = {"required": ["high", "low"], "not": {"required": ["image"]}}
+    return {"properties": exact, "oneOf": [single, pair], "description": SCAN_PARTS_RULE}

@@ -5,9 +5,11 @@ TDRs, the training export and the model registry. ``serving/app.py`` maps HTTP o
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
+import math
+import re
+import struct
 import threading
 import time
 import uuid
@@ -338,15 +340,15 @@ class ScreeningService:
         return self.scan_dict(scan_id)
 
     def scan_dict(self, scan_id: str) -> dict[str, Any]:
-        """The contract's scan JSON."""
+        """The contract's scan JSON: its latest verdict, and how many it has had."""
         with self.sessions() as session:
             record = session.get(Scan, scan_id)
             if record is None:
                 raise NotFoundError(f"no scan {scan_id!r}")
-            verdict = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
-                                      .order_by(Verdict.id.desc())).first()
-            names = _key_names(session, [verdict] if verdict is not None else [])
-        return scan_to_dict(record, verdict, names)
+            verdicts = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
+                                       .order_by(Verdict.id)).all()
+            names = _key_names(session, verdicts[-1:])
+        return scan_to_dict(record, verdicts[-1] if verdicts else None, names, len(verdicts))
 
     def _dicts(self, records: Sequence[Scan]) -> list[dict[str, Any]]:
         """Scan JSON of many rows, with their latest verdicts in one query."""
@@ -354,9 +356,21 @@ class ScreeningService:
         with self.sessions() as session:
             verdicts = session.scalars(select(Verdict).where(Verdict.scan_id.in_(ids))
                                        .order_by(Verdict.id)).all() if ids else []
-            latest = {v.scan_id: v for v in verdicts}
-            names = _key_names(session, list(latest.values()))
-        return [scan_to_dict(r, latest.get(r.id), names) for r in records]
+            history = _by_scan(verdicts)
+            names = _key_names(session, [kept[-1] for kept in history.values()])
+        return [scan_to_dict(r, history[r.id][-1] if r.id in history else None, names,
+                             len(history.get(r.id, []))) for r in records]
+
+    def verdict_history(self, scan_id: str, principal: Principal) -> list[dict[str, Any]]:
+        """Every verdict on a scan, oldest first: who, when, what. The last is the scan's
+        state; none is ever replaced or deleted."""
+        require_role(principal, "scanner", "operator", "engineer")
+        self._record(scan_id, principal)
+        with self.sessions() as session:
+            verdicts = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
+                                       .order_by(Verdict.id)).all()
+            names = _key_names(session, verdicts)
+        return [verdict_to_dict(v, names) for v in verdicts]
 
     def _decode_stored(self, record: Scan) -> DecodedScan:
         if record.kind == "pair" and record.blob_low:
@@ -421,7 +435,8 @@ class ScreeningService:
 
     def verdict(self, scan_id: str, decision: str, labels: list[dict[str, Any]] | None,
                 note: str | None, principal: Principal) -> dict[str, Any]:
-        """Record an operator's decision (and corrected labels) on a scan."""
+        """Record an operator's decision (and corrected labels) on a scan. A later verdict
+        becomes the scan's state; the earlier ones stay in its history (never overwritten)."""
         require_role(principal, "operator")
         if decision not in DECISIONS:
             raise InvalidFieldError(f"decision must be one of {', '.join(DECISIONS)}, "
@@ -441,13 +456,16 @@ class ScreeningService:
         return self.scan_dict(scan_id)
 
     def training_export(self, principal: Principal) -> bytes:
-        """A COCO zip of every scan with a verdict (its latest), for retraining."""
+        """A COCO zip of every scan with a verdict, labelled by its latest; each image's
+        ``verdicts`` holds the whole history (provenance)."""
         require_role(principal, "engineer")
+        scans, names = self._verdict_scans()
         examples = (Example(f"{record.id}.png", self._decode_stored(record).rgb,
-                            verdict.decision,
-                            verdict_labels(verdict.decision, verdict.labels,
-                                           (record.result or {}).get("detections", [])))
-                    for record, verdict in self._verdict_scans())
+                            history[-1].decision,
+                            verdict_labels(history[-1].decision, history[-1].labels,
+                                           (record.result or {}).get("detections", [])),
+                            tuple(verdict_to_dict(v, names) for v in history))
+                    for record, history in scans)
         return coco_zip(examples, self._classes())
 
     def _classes(self) -> tuple[str, ...]:
@@ -455,13 +473,21 @@ class ScreeningService:
         detector = self.batcher.detector
         return detector.card.classes if detector is not None else CLASSES
 
-    def _verdict_scans(self) -> list[tuple[Scan, Verdict]]:
-        """Each scan with its latest verdict."""
+    def _verdict_scans(self) -> tuple[list[tuple[Scan, list[Verdict]]], dict[int, str]]:
+        """Each scan that has verdicts with all of them, oldest first; the operators' names."""
         with self.sessions() as session:
-            verdicts = session.scalars(select(Verdict).order_by(Verdict.id)).all()
-            latest = {v.scan_id: v for v in verdicts}
-            records = session.scalars(select(Scan).where(Scan.id.in_(list(latest)))).all()
-        return [(r, latest[r.id]) for r in sorted(records, key=lambda r: r.created_at)]
+            history = _by_scan(session.scalars(select(Verdict).order_by(Verdict.id)).all())
+            records = session.scalars(select(Scan).where(Scan.id.in_(list(history)))).all()
+            names = _key_names(session, [v for kept in history.values() for v in kept])
+        return [(r, history[r.id]) for r in sorted(records, key=lambda r: r.created_at)], names
+
+
+def _by_scan(verdicts: Sequence[Verdict]) -> dict[str, list[Verdict]]:
+    """Verdicts grouped by scan, each group in the order given."""
+    grouped: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        grouped.setdefault(verdict.scan_id, []).append(verdict)
+    return grouped
 
 
 def _key_names(session: Any, verdicts: Sequence[Verdict]) -> dict[int, str]:
@@ -473,7 +499,9 @@ def _key_names(session: Any, verdicts: Sequence[Verdict]) -> dict[int, str]:
 
 
 def scan_to_dict(record: Scan, verdict: Verdict | None,
-                 operators: dict[int, str] | None = None) -> dict[str, Any]:
+                 operators: dict[int, str] | None = None, verdict_count: int = 0
+                 ) -> dict[str, Any]:
+    """The contract's scan JSON; ``verdict`` is the latest of ``verdict_count``."""
     result = record.result or {}
     return {
         "id": record.id, "status": record.status, "scanner_id": record.scanner_id,
@@ -482,12 +510,19 @@ def scan_to_dict(record: Scan, verdict: Verdict | None,
         "detections": result.get("detections", []), "risk": result.get("risk"),
         "model": result.get("model"), "timings_ms": result.get("timings_ms", {}),
         "manifest": record.manifest, "error": record.error,
-        "verdict": None if verdict is None else {
-            "decision": verdict.decision, "labels": verdict.labels, "note": verdict.note,
+        "verdict": None if verdict is None else verdict_to_dict(verdict, operators),
+        "verdict_count": verdict_count,
+    }
+
+
+def verdict_to_dict(verdict: Verdict, operators: dict[int, str] | None = None
+                    ) -> dict[str, Any]:
+    """One verdict's JSON: what was decided, by which key (``operators``: names by key id)
+    and when."""
+    return {"decision": verdict.decision, "labels": verdict.labels, "note": verdict.note,
             "created_at": _iso(verdict.created_at),
             "operator": {"key_id": verdict.key_id,
-                         "name": (operators or {}).get(verdict.key_id, "")}},
-    }
+                         "name": (operators or {}).get(verdict.key_id, "")}}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -516,14 +551,26 @@ def parse_manifest_data(data: Any) -> Any:
     return None if data is None else parse_manifest(data)
 
 
+# A cursor is the position after which the next page starts: the last scan's risk score (the
+# 16 hex digits of its IEEE 754 bits, so the order is kept exactly) and its id. Opaque to
+# clients, but every string of this shape is a position, so the schema can say exactly what the
+# service accepts (issue 21: a vendor's generated client must never send a "valid" cursor that
+# is refused).
+CURSOR_PATTERN = r"^[0-9a-f]{48}$"
+
+
 def encode_cursor(score: float, scan_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([score, scan_id]).encode()).decode().rstrip("=")
+    """The cursor of the position after the scan ``scan_id`` of risk ``score``."""
+    if not re.fullmatch(r"[0-9a-f]{32}", scan_id):
+        raise ValueError(f"scan id {scan_id!r} is not 32 hex digits; a cursor cannot hold it")
+    return struct.pack(">d", score).hex() + scan_id
 
 
 def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        score, scan_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return float(score), str(scan_id)
-    except (ValueError, TypeError):
-        raise BadRequestError("cursor is not one this service issued; pass 'next_cursor' from "
-                              "the previous page") from None
+    """The position a cursor names. Any string of :data:`CURSOR_PATTERN`'s shape is one: a
+    score that is not a number sorts after every scan (an empty page)."""
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise BadRequestError("cursor is not one this service issued (48 hex digits); pass "
+                              "'next_cursor' from the previous page")
+    (score,) = struct.unpack(">d", bytes.fromhex(cursor[:16]))
+    return (-math.inf if math.isnan(score) else score), cursor[16:]

@@ -1,10 +1,11 @@
 """The service's database through SQLAlchemy 2: SQLite by default, PostgreSQL by URL.
 
 Tables: API keys (stored hashed), scans (one row per upload, its result as JSON), the party keys
-of each scan's manifest, operators' verdicts, threat image projection presentations (operator
-training, scored apart from verdicts) and run-time settings. :class:`DbPartyHistory` answers
-the risk engine's ``PartyHistory`` questions from them: a ``threat_confirmed`` verdict is a
-seizure linked to that scan's party keys.
+of each scan's manifest, operators' verdicts (append-only: every verdict a scan gets is a row of
+its history, the latest its state), threat image projection presentations (operator training,
+scored apart from verdicts) and run-time settings. :class:`DbPartyHistory` answers the risk
+engine's ``PartyHistory`` questions from them: a scan whose latest verdict is
+``threat_confirmed`` is a seizure linked to that scan's party keys.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class ScanParty(Base):
 
 
 class Verdict(Base):
+    """One operator's verdict on a scan. Rows are only ever added: a second verdict on a scan
+    is a new row (its ``id`` orders the history), never an update of the first."""
+
     __tablename__ = "verdicts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -239,15 +243,17 @@ class DbPartyHistory:
         self.sessions = sessions
 
     def seizures(self, keys: Sequence[str]) -> list[SeizureRecord]:
-        """Confirmed seizures (``threat_confirmed`` verdicts) of scans whose party keys link to
-        any of ``keys``."""
+        """Confirmed seizures of scans whose party keys link to any of ``keys``: scans whose
+        latest verdict is ``threat_confirmed`` (a confirmation later cleared is no seizure, and
+        a scan confirmed twice is one)."""
         if not keys:
             return []
         roles = sorted({key.partition(":")[0] + ":" for key in keys})
+        latest = select(func.max(Verdict.id)).group_by(Verdict.scan_id)
         seized = (select(ScanParty.key, Verdict.scan_id, Scan.result)
                   .join(Verdict, Verdict.scan_id == ScanParty.scan_id)
                   .join(Scan, Scan.id == ScanParty.scan_id)
-                  .where(Verdict.decision == "threat_confirmed",
+                  .where(Verdict.decision == "threat_confirmed", Verdict.id.in_(latest),
                          or_(*[ScanParty.key.startswith(role, autoescape=True)
                                for role in roles])))
         with self.sessions() as session:

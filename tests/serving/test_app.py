@@ -121,6 +121,24 @@ def test_docs_page_names_no_outside_host(api: Api) -> None:
         assert response.status_code == 200 and len(response.content) > 500, asset
 
 
+# RFC 9110 15.5.6: a 405 lists in Allow every method the resource has, also where two routes
+# share a path (Starlette's own answer names only the first route's)
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("TRACE", "/v1/scans", "GET, POST"),
+    ("DELETE", "/v1/tip/settings", "GET, PUT"),
+    ("POST", "/v1/tip/settings", "GET, PUT"),
+    ("PUT", "/v1/scans/abc/verdict", "POST"),
+    ("OPTIONS", "/healthz", "GET"),
+    ("PATCH", "/v1/models", "GET, POST"),
+])
+def test_405_says_which_methods_are_allowed(api: Api, method: str, path: str,
+                                            allowed: str) -> None:
+    response = api.client.request(method, path, headers=api.h("admin"))
+    assert_problem(response, 405, f"{method} is not allowed")
+    assert response.headers["allow"] == allowed
+    assert allowed in response.json()["detail"]
+
+
 def test_scan_risk_explains_how_the_points_make_the_score(api: Api) -> None:
     risk = api.submit(manifest={"description": "gift", "item_count": 1,
                                 "declared_value": {"amount": 1, "currency": "USD"}}).json()["risk"]
@@ -246,6 +264,52 @@ def test_missing_or_conflicting_parts(api: Api) -> None:
     response = api.client.post("/v1/scans", headers=api.h("scanner"), files={
         "image": ("a.png", PNG), "high": ("h.tif", tiff_bytes(HIGH))})
     assert_problem(response, 400, "not both")
+
+
+# Every combination of file parts: the OpenAPI schema of the upload accepts exactly those the
+# service accepts (issue 21: a client generated from the schema must work)
+@pytest.mark.parametrize("path", ["/v1/scans", "/v1/detect"])
+@pytest.mark.parametrize(("parts", "accepted"), [
+    (("image",), True),
+    (("high", "low"), True),
+    ((), False),
+    (("high",), False),
+    (("low",), False),
+    (("image", "high"), False),
+    (("image", "low"), False),
+    (("image", "high", "low"), False),
+])
+def test_the_schema_says_which_parts_a_scan_needs(api: Api, path: str, parts: tuple[str, ...],
+                                                  accepted: bool) -> None:
+    import jsonschema_rs
+
+    spec = api.client.get("/openapi.json").json()
+    body = spec["paths"][path]["post"]["requestBody"]
+    assert body["required"] and "both `high` and `low`" in body["description"]
+    form = spec["components"]["schemas"][
+        body["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    files = {"image": ("a.png", PNG), "high": ("h.tif", tiff_bytes(HIGH)),
+             "low": ("l.png", png_bytes(LOW))}
+    response = api.client.post(path, headers=api.h("scanner"),
+                               files={name: files[name] for name in parts} or None,
+                               data={"scanner_id": "lane 1"} if not parts else None)
+    assert response.status_code == (201 if path == "/v1/scans" else 200) if accepted \
+        else response.status_code == 400, response.text
+    schema_valid = jsonschema_rs.validator_for(form).is_valid(dict.fromkeys(parts, "bytes"))
+    assert schema_valid is accepted
+
+
+def test_the_schema_says_which_parts_a_model_upload_needs(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/models"]["post"]
+    form = spec["components"]["schemas"][operation["requestBody"]["content"][
+        "multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert sorted(form["required"]) == ["card", "model"]
+    assert form["properties"]["card"]["contentMediaType"] == "application/json"
+    assert {"409", "422"} <= set(operation["responses"])
+    response = api.client.post("/v1/models", headers=api.h("engineer"),
+                               files={"card": ("model.json", b"{}")})
+    assert_problem(response, 422, "model")
 
 
 # -- roles ----------------------------------------------------------------------------------
@@ -421,6 +485,34 @@ def test_queue_order_filters_and_cursor(api: Api) -> None:
     assert_problem(client.get("/v1/scans?limit=0", headers=headers), 400, "limit")
 
 
+@pytest.mark.parametrize("cursor", ["0" * 48, "f" * 48, "7ff0" + "0" * 44, "fff0" + "9" * 44])
+def test_any_cursor_of_the_declared_shape_is_a_position(api: Api, cursor: str) -> None:
+    """The schema declares the cursor's shape; every value of that shape is accepted (a page,
+    maybe empty), so a client that follows the schema is never refused."""
+    import re
+
+    api.submit()
+    spec = api.client.get("/openapi.json").json()
+    declared = next(p for p in spec["paths"]["/v1/scans"]["get"]["parameters"]
+                    if p["name"] == "cursor")
+    pattern = next(s["pattern"] for s in declared["schema"]["anyOf"] if "pattern" in s)
+    assert re.fullmatch(pattern, cursor)
+    response = api.client.get(f"/v1/scans?cursor={cursor}", headers=api.h("operator"))
+    assert response.status_code == 200, response.text
+    everything = api.client.get("/v1/scans?limit=500", headers=api.h("operator")).json()
+    expected = [item["id"] for item in everything["items"]
+                if (item["risk"]["score"] if item["risk"] else -1) < _cursor_score(cursor)]
+    assert [item["id"] for item in response.json()["items"]] == expected[:50]
+
+
+def _cursor_score(cursor: str) -> float:
+    import math
+    import struct
+
+    score = struct.unpack(">d", bytes.fromhex(cursor[:16]))[0]
+    return -math.inf if math.isnan(score) else score
+
+
 # A bad value of every query parameter is a malformed request: 400, as docs/integration.md says
 # (a body that parses but holds a bad value is 422: see test_bad_verdicts).
 @pytest.mark.parametrize(("method", "path", "words"), [
@@ -483,6 +575,52 @@ def test_verdict_feeds_party_history_and_training_export(api: Api) -> None:
     assert [(a["category_id"], a["bbox"]) for a in boxes] == [(3, [10.0, 10.0, 30.0, 20.0])]
     assert [c["name"] for c in coco["categories"]] == ["firearm", "narcotics", "gold",
                                                        "counterfeit"]
+
+
+def test_a_second_verdict_keeps_the_first(api: Api) -> None:
+    """Issue 21: a confirmed seizure later cleared stays on record: the history holds both, in
+    order, with who and when; the latest is the scan's state, drives party history and labels
+    the training export, whose provenance lists both."""
+    manifest = {"shipper": {"name": "Kestrel Verdict Holdings", "country": "NZ"}}
+    scan_id = api.submit(manifest=manifest).json()["id"]
+    labels = [{"label": "gold", "box": [10, 10, 40, 30]},
+              {"label": "firearm", "box": [50, 20, 90, 60]}]
+    sent = [{"decision": "threat_confirmed", "labels": labels, "note": "two items"},
+            {"decision": "cleared", "note": "second look: a hair dryer"}]
+    answers = [api.client.post(f"/v1/scans/{scan_id}/verdict", headers=api.h(role), json=body)
+               for role, body in zip(("operator", "admin"), sent, strict=True)]
+    assert [a.status_code for a in answers] == [200, 200]
+    scan = api.client.get(f"/v1/scans/{scan_id}", headers=api.h("operator")).json()
+    assert scan["verdict"]["decision"] == "cleared" and scan["verdict_count"] == 2
+    history = api.client.get(f"/v1/scans/{scan_id}/verdicts", headers=api.h("operator"))
+    assert history.status_code == 200, history.text
+    verdicts = history.json()["verdicts"]
+    assert [(v["decision"], v["labels"], v["note"]) for v in verdicts] == [
+        ("threat_confirmed", labels, "two items"),
+        ("cleared", None, "second look: a hair dryer")]
+    assert [v["operator"]["name"] for v in verdicts] == ["operator", "first admin"]
+    assert verdicts[0]["created_at"] <= verdicts[1]["created_at"]
+    assert verdicts[1] == scan["verdict"]
+    later = api.submit(manifest=manifest).json()        # cleared: no seizure to count
+    assert not any(f["name"].startswith("party_history") for f in later["risk"]["factors"])
+    export = api.client.get("/v1/training-export", headers=api.h("engineer"))
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        coco = json.loads(archive.read("annotations.json"))
+    image = next(i for i in coco["images"] if i["file_name"] == f"{scan_id}.png")
+    assert image["verdict"] == "cleared"
+    assert [v["decision"] for v in image["verdicts"]] == ["threat_confirmed", "cleared"]
+    assert image["verdicts"] == verdicts
+    assert not [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+
+
+def test_verdict_history_of_an_unknown_or_foreign_scan_is_404(api: Api) -> None:
+    scan_id = api.submit("scanner2").json()["id"]
+    assert_problem(api.client.get(f"/v1/scans/{scan_id}/verdicts", headers=api.h("scanner")),
+                   404, "not yours")
+    assert_problem(api.client.get("/v1/scans/nope/verdicts", headers=api.h("operator")),
+                   404, "no scan")
+    mine = api.client.get(f"/v1/scans/{scan_id}/verdicts", headers=api.h("scanner2"))
+    assert mine.status_code == 200 and mine.json() == {"scan_id": scan_id, "verdicts": []}
 
 
 @pytest.mark.parametrize(("body", "status", "words"), [

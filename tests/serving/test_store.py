@@ -77,6 +77,37 @@ def test_scan_lifecycle_and_party_history(tmp_path: Path, database_url: str) -> 
         service.close()
 
 
+@pytest.mark.parametrize(("decisions", "seized"), [
+    (["threat_confirmed"], True),
+    (["threat_confirmed", "threat_confirmed"], True),       # one seizure, not two
+    (["threat_confirmed", "cleared"], False),               # the latest verdict is the state
+    (["cleared", "threat_confirmed"], True),
+    (["cleared"], False),
+])
+def test_verdicts_are_kept_and_the_latest_counts(tmp_path: Path, database_url: str,
+                                                 decisions: list[str], seized: bool) -> None:
+    """Every verdict stays a row of the scan's history, in order; party history counts a
+    seizure by the latest one only (issue 21)."""
+    service = _service(tmp_path, database_url)
+    try:
+        service.load_initial_model()
+        admin = store.ensure_admin_key(service.sessions)
+        assert admin is not None
+        me = service.authenticate(admin)
+        manifest = '{"shipper": {"name": "Harrier Verdict Freight"}}'
+        scan, _ = service.submit(Upload(image=PNG), manifest, None, None, me)
+        for number, decision in enumerate(decisions):
+            service.verdict(scan["id"], decision, None, f"look {number}", me)
+        history = service.verdict_history(scan["id"], me)
+        assert [(v["decision"], v["note"]) for v in history] == [
+            (decision, f"look {number}") for number, decision in enumerate(decisions)]
+        assert service.scan_dict(scan["id"])["verdict"] == history[-1]
+        records = service.history.seizures(["shipper:harrier verdict freight"])
+        assert [r.scan_id for r in records] == ([scan["id"]] if seized else [])
+    finally:
+        service.close()
+
+
 def test_scans_left_unscreened_are_screened_at_start(tmp_path: Path, database_url: str) -> None:
     """A scan stored (201 not yet sent) when the process died is screened on the next start."""
     service = _service(tmp_path, database_url)
