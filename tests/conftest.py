@@ -206,6 +206,29 @@ def empty_database(kind: str) -> str:
     return url
 
 
+def train_tiny(run: Path, data: Path, epochs: int, config: str = "") -> Path:
+    """Train ``xscreen_tiny`` at 128 px on one thread (two warm-up steps, no loader workers) on
+    ``data`` into ``run``, with ``config`` (YAML) added to the run's configuration."""
+    from xscreen.cli import main
+
+    yaml = run.parent / f"{run.name}.yaml"
+    yaml.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n" + config)
+    assert main(["train", "--data", str(data), "--val", str(data), "--out", str(run),
+                 "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
+                 "--epochs", str(epochs), "--config", str(yaml)]) == 0
+    return run
+
+
+@pytest.fixture
+def torch_threads_restored() -> Iterator[None]:
+    """Training in a test runs on one thread (threads: 1); later tests get theirs back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def one_torch_thread() -> Iterator[None]:
     """Train on one thread (as the tiny training tests do) and give the next test its threads

@@ -55,13 +55,18 @@ def _service(tmp_path: Path, database_url: str, **overrides: object) -> Screenin
                                           **overrides))
 
 
+def _admin(service: ScreeningService) -> Principal:
+    """The first admin key's principal (the key a fresh database prints once)."""
+    admin = store.ensure_admin_key(service.sessions)
+    assert admin is not None
+    return service.authenticate(admin)
+
+
 def test_scan_lifecycle_and_party_history(tmp_path: Path, database_url: str) -> None:
     service = _service(tmp_path, database_url)
     try:
         service.load_initial_model()
-        admin = store.ensure_admin_key(service.sessions)
-        assert admin is not None
-        me = service.authenticate(admin)
+        me = _admin(service)
         manifest = '{"shipper": {"name": "Acme Trading Ltd"}, "platform": "ShopCo"}'
         scan, created = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
         again, created_again = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
@@ -91,9 +96,7 @@ def test_verdicts_are_kept_and_the_latest_counts(tmp_path: Path, database_url: s
     service = _service(tmp_path, database_url)
     try:
         service.load_initial_model()
-        admin = store.ensure_admin_key(service.sessions)
-        assert admin is not None
-        me = service.authenticate(admin)
+        me = _admin(service)
         manifest = '{"shipper": {"name": "Harrier Verdict Freight"}}'
         scan, _ = service.submit(Upload(image=PNG), manifest, None, None, me)
         for number, decision in enumerate(decisions):
@@ -171,9 +174,7 @@ def test_a_retry_screens_a_scan_stored_but_never_screened(tmp_path: Path) -> Non
     service = _service(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
     try:
         service.load_initial_model()
-        admin = store.ensure_admin_key(service.sessions)
-        assert admin is not None
-        me = service.authenticate(admin)
+        me = _admin(service)
         upload = Upload(image=PNG)
         scan_id = service._store(upload, decode_upload(upload), None, None, "retry-1", me)
         scan, created = service.submit(upload, None, None, "retry-1", me)

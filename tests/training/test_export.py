@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,32 +10,20 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from conftest import train_tiny
 
 from xscreen.cli import main
 from xscreen.models.card import load_bundle
 from xscreen.models.detector import Detector, ExportableDetector, build_model
 from xscreen.training.export import check_graph, export_onnx, row_differences
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def torch_threads_restored() -> Iterator[None]:
-    """Training here runs on one thread (threads: 1); later tests get theirs back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_threads_restored")]
 
 
 @pytest.fixture(scope="module")
 def trained_run(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("export") / "run"
-    config = run.parent / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\naugment: {zoom: 0.25}\n")
-    assert main(["train", "--data", str(tiny_dataset), "--val", str(tiny_dataset), "--out",
-                 str(run), "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
-                 "--epochs", "1", "--config", str(config)]) == 0
-    return run
+    return train_tiny(tmp_path_factory.mktemp("export") / "run", tiny_dataset, epochs=1,
+                      config="augment: {zoom: 0.25}\n")
 
 
 @pytest.fixture(scope="module")

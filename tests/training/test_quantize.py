@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-import torch
+from conftest import train_tiny
 from onnx import numpy_helper
 
 from xscreen.cli import main
@@ -27,25 +26,12 @@ from xscreen.models.runtime import OnnxDetector
 from xscreen.training.data import read_rgb
 from xscreen.training.quantize import calibration_images
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def torch_threads_restored() -> Iterator[None]:
-    """Training here runs on one thread (threads: 1); later tests get theirs back."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_threads_restored")]
 
 
 @pytest.fixture(scope="module")
 def fp32_bundle(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("quantize") / "run"
-    config = run.parent / "c.yaml"
-    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
-    assert main(["train", "--data", str(tiny_dataset), "--val", str(tiny_dataset), "--out",
-                 str(run), "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4",
-                 "--epochs", "30", "--config", str(config)]) == 0
+    run = train_tiny(tmp_path_factory.mktemp("quantize") / "run", tiny_dataset, epochs=30)
     out = run.parent / "fp32"
     assert main(["export", str(run), "--out", str(out), "--version", "t1"]) == 0
     return out
