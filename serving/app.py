@@ -171,7 +171,8 @@ def _recover(service: ScreeningService, settings: Settings) -> None:
 
 
 def _add_scan_routes(router: APIRouter) -> None:
-    @router.post("/v1/scans", status_code=201, response_model=schemas.ScanOut, tags=["scans"])
+    @router.post("/v1/scans", status_code=201, response_model=schemas.ScanOut, tags=["scans"],
+                 responses=schemas.STORAGE_FULL)
     def submit_scan(service: ServiceDep, principal: PrincipalDep, response: Response,
                     image: ImagePart = None, high: HighPart = None, low: LowPart = None,
                     manifest: Annotated[str | UploadFile | None, Form(
@@ -270,7 +271,7 @@ def _add_model_routes(router: APIRouter) -> None:
         return [entry.to_dict() for entry in service.registry.versions()]
 
     @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"],
-                 responses={409: schemas.PROBLEM})
+                 responses={409: schemas.PROBLEM, **schemas.STORAGE_FULL})
     def add_model(service: ServiceDep, principal: PrincipalDep,
                   model: Annotated[UploadFile, File(description="model.onnx")],
                   card: Annotated[UploadFile, File(description="model.json (the card)")],

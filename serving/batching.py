@@ -7,15 +7,23 @@ With ``workers`` > 1, that many threads each gather and run their own batches on
 session, like Triton's model instances: on a small CPU, two single-threaded runs side by side
 beat one run on two threads, because one preempted thread no longer stalls the other at each
 operator's barrier while the same cores also decode and store uploads.
+
+The queue is bounded (issue 21, overload): a caller first takes one of ``max_queue`` places with
+:meth:`MicroBatcher.admitted` and holds it until its image has run; when none is free it is
+refused at once with :class:`OverloadedError` (503 and ``Retry-After``) instead of waiting behind
+an ever longer queue, so the latency of the requests accepted stays bounded.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +31,7 @@ import numpy as np
 from xscreen.models.card import ModelCard
 from xscreen.models.preprocess import LetterboxInfo, letterbox
 from xscreen.models.runtime import Detections, OnnxDetector, apply_thresholds, rows_to_detections
-from xscreen.serving.errors import NotReadyError
+from xscreen.serving.errors import NotReadyError, OverloadedError
 from xscreen.serving.metrics import Metrics
 
 log = logging.getLogger("xscreen.serving.batching")
@@ -67,8 +75,14 @@ class MicroBatcher:
 
     def __init__(self, detector: OnnxDetector | None, max_batch: int = 8,
                  max_wait_ms: float = 2.0, metrics: Metrics | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, max_queue: int = 32) -> None:
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be at least 1 (images screened at once), got "
+                             f"{max_queue}; set XSCREEN_MAX_QUEUE to a positive number")
         self.detector = detector
+        self.max_queue = max_queue
+        self._places = threading.BoundedSemaphore(max_queue)
+        self._batch_seconds = 0.05   # a running mean of one batch's time, for Retry-After
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait_ms) / 1000.0
         self.metrics = metrics or Metrics()
@@ -83,8 +97,31 @@ class MicroBatcher:
         self.detector = detector
         self.metrics.model_ready.set(1)
 
+    @contextmanager
+    def admitted(self, wait: bool = False) -> Iterator[None]:
+        """Hold one of the ``max_queue`` places for the block (the caller's :meth:`infer` and
+        whatever it does around it). When none is free: :class:`OverloadedError` at once, or,
+        with ``wait`` (background work such as start-up recovery), wait for one."""
+        if not self._places.acquire(blocking=wait):
+            raise OverloadedError(
+                f"the service is screening as many scans as it queues ({self.max_queue}); "
+                "nothing was stored: retry after the Retry-After seconds (same "
+                "Idempotency-Key), or raise XSCREEN_MAX_QUEUE where the hardware can take more",
+                self.retry_after_s())
+        try:
+            yield
+        finally:
+            self._places.release()
+
+    def retry_after_s(self) -> int:
+        """Seconds until a full queue has likely drained: its batches, shared among the
+        workers, at the recent time per batch (at least 1)."""
+        batches = math.ceil(self.max_queue / (self.max_batch * len(self._workers)))
+        return max(1, math.ceil(batches * self._batch_seconds))
+
     def infer(self, image: np.ndarray) -> ModelResult:
-        """Detections for one RGB image; blocks until its batch has run."""
+        """Detections for one RGB image; blocks until its batch has run. Callers that must be
+        bounded hold a place from :meth:`admitted` around it."""
         detector = self.detector
         if detector is None:
             raise NotReadyError("no model is loaded; start the service with --model BUNDLE or "
@@ -144,6 +181,7 @@ class MicroBatcher:
                 request.future.set_exception(error)
             return
         seconds = time.perf_counter() - started
+        self._batch_seconds = 0.8 * self._batch_seconds + 0.2 * seconds
         self.metrics.inference.observe(seconds)
         self.metrics.batch_size.observe(len(batch))
         for request, detections in zip(batch, results, strict=True):

@@ -84,3 +84,19 @@ class ManifestJsonError(XscreenError):
     """The manifest part is not valid JSON."""
 
     http_status = 422
+
+
+class OverloadedError(XscreenError):
+    """More scans are being screened than the inference queue holds (``XSCREEN_MAX_QUEUE``):
+    refused before anything is stored, with ``Retry-After`` (503: the next try may succeed)."""
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers the problem handler adds (RFC 9110 section 10.2.3)."""
+        return {"Retry-After": str(self.retry_after_s)}

@@ -4,6 +4,7 @@ each with its ``http_status``), request validation and framework errors become
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -41,7 +42,26 @@ async def _domain(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, XscreenError)
     field = getattr(error, "field", None)
     extra = {"field": field} if field else None
-    return _counted(request, error.http_status, str(error), _kebab(type(error).__name__), extra)
+    headers = getattr(error, "headers", None)   # e.g. Retry-After of an overload
+    return _counted(request, error.http_status, str(error), _kebab(type(error).__name__), extra,
+                    headers)
+
+
+# The file system is full (or the service's user is over its quota): 507 Insufficient Storage
+# (RFC 4918 section 11.5), a state of the server that a retry after space is freed clears. The
+# writes go through a temporary file renamed into place (``xscreen.fileio.atomic_writer``), which
+# removes it on the error, and the database row comes after the file: nothing half-written stays.
+STORAGE_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+async def _os_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OSError)
+    if error.errno not in STORAGE_FULL_ERRNOS:
+        return await _unexpected(request, error)
+    log.error("storage full on %s %s: %s", request.method, request.url.path, error)
+    return _counted(request, 507, "the service's storage is full, so nothing of this request "
+                    "was stored; retry once an operator has freed space (same Idempotency-Key)",
+                    "insufficient-storage")
 
 
 # Where a validation error lies decides its status (RFC 9110 15.5.1 and 15.5.21): a bad query
@@ -119,4 +139,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(XscreenError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -183,8 +183,18 @@ class Problem(BaseModel):
 
 
 PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+RETRY_AFTER = {"Retry-After": {
+    "description": "seconds to wait before retrying: sent when the inference queue is full "
+                   "(XSCREEN_MAX_QUEUE); nothing of the request was stored",
+    "schema": {"type": "integer", "minimum": 1}}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: PROBLEM for status in (400, 401, 403, 404, 413, 415, 422, 503)}
+    **{status: PROBLEM for status in (400, 401, 403, 404, 413, 415, 422)},
+    503: {**PROBLEM, "headers": RETRY_AFTER,
+          "description": "cannot answer now: no model loaded, the database unreachable, or "
+                         "the inference queue full (then with Retry-After)"}}
+# on the routes that write files (scans, model bundles): the disk is full, nothing was stored
+STORAGE_FULL: dict[int | str, dict[str, Any]] = {507: {
+    **PROBLEM, "description": "the service's storage is full; nothing was stored"}}
 
 
 # -- what FastAPI cannot say from the endpoints' signatures ----------------------------------

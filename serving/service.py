@@ -84,7 +84,7 @@ class ScreeningService:
         self.limits = DecodeLimits(settings.max_pixels, settings.min_side)
         workers, _ = settings.inference_layout()
         self.batcher = MicroBatcher(None, settings.max_batch, settings.max_wait_ms, self.metrics,
-                                    workers)
+                                    workers, settings.max_queue)
         self.history = DbPartyHistory(self.sessions)
         # read and validated at start-up: a broken file stops the service with the key named
         self.risk_config = risk_config or load_risk_config(settings.risk_config)
@@ -208,18 +208,22 @@ class ScreeningService:
             if existing is not None:
                 return self._finish(existing), False
         manifest = parse_manifest_text(manifest_text)
-        started = time.perf_counter()
-        scan = decode_upload(upload, self.limits)
-        timings = {"decode": round((time.perf_counter() - started) * 1000, 2)}
-        try:
-            scan_id = self._store(upload, scan, manifest, scanner_id, idempotency_key,
-                                  principal, fingerprint)
-        except IntegrityError:
-            existing = self._by_idempotency(principal.key_id, idempotency_key or "", fingerprint)
-            if existing is None:
-                raise
-            return existing, False
-        self._screen(scan_id, scan, manifest, timings)
+        # a place in the inference queue before anything is stored: a scan refused for overload
+        # (503) was never kept, and one that got 201 was screened too
+        with self.batcher.admitted():
+            started = time.perf_counter()
+            scan = decode_upload(upload, self.limits)
+            timings = {"decode": round((time.perf_counter() - started) * 1000, 2)}
+            try:
+                scan_id = self._store(upload, scan, manifest, scanner_id, idempotency_key,
+                                      principal, fingerprint)
+            except IntegrityError:
+                existing = self._by_idempotency(principal.key_id, idempotency_key or "",
+                                                fingerprint)
+                if existing is None:
+                    raise
+                return existing, False
+            self._screen(scan_id, scan, manifest, timings)
         return self.scan_dict(scan_id), True
 
     def _finish(self, scan: dict[str, Any]) -> dict[str, Any]:
@@ -230,16 +234,19 @@ class ScreeningService:
         with self.sessions() as session:
             record = session.get(Scan, scan["id"])
         assert record is not None
-        self._screen(record.id, self._decode_stored(record), parse_manifest_data(record.manifest))
+        with self.batcher.admitted():   # overloaded: 503, and the next retry screens it
+            self._screen(record.id, self._decode_stored(record),
+                         parse_manifest_data(record.manifest))
         return self.scan_dict(record.id)
 
     def detect(self, upload: Upload, principal: Principal) -> dict[str, Any]:
         """Screen without storing anything."""
-        started = time.perf_counter()
-        scan = decode_upload(upload, self.limits)
-        decoded = time.perf_counter()
-        result = self.batcher.infer(scan.rgb)
-        done = time.perf_counter()
+        with self.batcher.admitted():
+            started = time.perf_counter()
+            scan = decode_upload(upload, self.limits)
+            decoded = time.perf_counter()
+            result = self.batcher.infer(scan.rgb)
+            done = time.perf_counter()
         timings = {"decode": round((decoded - started) * 1000, 2),
                    "queue": round(result.queue_ms, 2), "inference": round(result.inference_ms, 2),
                    "total": round((done - started) * 1000, 2)}
@@ -311,7 +318,8 @@ class ScreeningService:
         for record in pending:
             try:
                 manifest = parse_manifest_data(record.manifest)
-                self._screen(record.id, self._decode_stored(record), manifest)
+                with self.batcher.admitted(wait=True):   # takes its turn with live requests
+                    self._screen(record.id, self._decode_stored(record), manifest)
             except XscreenError as error:
                 log.error("scan %s could not be screened at start-up: %s", record.id, error)
                 self._mark_failed(record.id, str(error))

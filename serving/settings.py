@@ -32,6 +32,9 @@ class Settings:
     ort_spinning: bool = False             # busy-waiting ORT threads starve request handling
     max_batch: int = 8
     max_wait_ms: float = 2.0
+    # scans screened at once (decoding, storing, waiting for or in inference); one more is
+    # refused with 503 + Retry-After. Below the HTTP thread pool (40), so refusals stay quick
+    max_queue: int = 32
     print_admin_key: bool = True
     recover_on_start: bool = True
 
@@ -59,7 +62,8 @@ _ENV = {"XSCREEN_HOME": "home", "XSCREEN_DATABASE_URL": "database_url",
         "XSCREEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
         "XSCREEN_MAX_PIXELS": "max_pixels", "XSCREEN_ORT_THREADS": "ort_threads",
         "XSCREEN_MAX_BATCH": "max_batch", "XSCREEN_MAX_WAIT_MS": "max_wait_ms",
-        "XSCREEN_ORT_SPINNING": "ort_spinning", "XSCREEN_INFERENCE_WORKERS": "inference_workers"}
+        "XSCREEN_ORT_SPINNING": "ort_spinning", "XSCREEN_INFERENCE_WORKERS": "inference_workers",
+        "XSCREEN_MAX_QUEUE": "max_queue"}
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
