@@ -131,3 +131,12 @@ class Server(LiveServer):
 
     def __init__(self, home: Path, port: int, env: dict[str, str] | None = None) -> None:
         super().__init__(home, real_bundle(), port, env)
+
+
+def assert_problem(response: Any, status: int, words: str) -> None:
+    """An RFC 9457 problem+json answer of ``status`` whose detail says ``words``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
+    assert words in body["detail"], body["detail"]

@@ -17,6 +17,7 @@ import pytest
 from conftest import empty_database
 from fastapi.testclient import TestClient
 from serving_support import (
+    assert_problem,
     bearer,
     copy_bundle,
     dicom_without_pixels,
@@ -70,14 +71,6 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                              database_url=database_url)
     with TestClient(create_app(settings)) as client:
         yield Api(client)
-
-
-def assert_problem(response: Any, status: int, words: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
-    assert words in body["detail"], body["detail"]
 
 
 # -- ops ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from serving_support import bearer, make_settings, png_bytes, scan_rgb
+from serving_support import assert_problem, bearer, make_settings, png_bytes, scan_rgb
 from sqlalchemy import func, select
 
 from xscreen.errors import UsageError
@@ -62,14 +62,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 def scan(seed: int) -> bytes:
     """A PNG no other test uploads (the blob store keeps each content once)."""
     return png_bytes(scan_rgb(seed=seed))
-
-
-def assert_problem(response: Any, status: int, words: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
-    assert words in body["detail"], body["detail"]
 
 
 # -- overload -------------------------------------------------------------------------------
