@@ -27,6 +27,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from xscreen.errors import XscreenError
 from xscreen.models.card import CARD_FILE, save_card
@@ -88,16 +89,42 @@ def main(argv: list[str] | None = None) -> int:
     except XscreenError as error:
         print(f"bench_real: {error}", file=sys.stderr)
         return 2
-    for path, results in figures.items():
-        for result in results:
-            needed = result.get("threshold_for_share")
-            if needed:
-                shown = " ".join(f"{c} {v:.3f}" for c, v in needed.items())
-                print(f"diagnosis only, {Path(path).name}: thresholds for 5% of "
-                      f"{result['name']} to alarm: {shown}")
+    try:
+        for path, results in figures.items():
+            diagnose(path, results, root, args.threads)
+    except XscreenError as error:
+        print(f"bench_real: {error}", file=sys.stderr)
+        return 2
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
+
+
+def diagnose(path: str, results: list[dict[str, Any]], root: Path, threads: int) -> None:
+    """What silencing the clutter by thresholds alone would cost: the thresholds at which 5% of
+    the clutter bags alarm, and the gun sets' firearm Pd and guns boxed at them (issue 23: a
+    diagnosis, never written to a card)."""
+    clutter = next((r for r in results if r.get("threshold_for_share")), None)
+    if clutter is None:
+        return
+    needed = clutter["threshold_for_share"]
+    shown = " ".join(f"{c} {v:.3f}" for c, v in needed.items())
+    print(f"diagnosis only, {Path(path).name}: thresholds for 5% of {clutter['name']} to alarm: "
+          f"{shown}")
+    guns = [r["name"] for r in results if r["kind"] == "guns"]
+    if not guns:
+        return
+    detector = OnnxDetector(path, threads=threads)
+    at = judge_bundle(detector, root, guns, thresholds=[needed[c] for c in detector.card.classes])
+    for result in at:
+        print(f"    at them, {result.name}: firearm Pd {result.firearm_pd:.3f}, guns boxed "
+              f"{result.firearm_recall:.3f} (at the card's: "
+              f"{_figure(results, result.name, 'firearm_pd'):.3f}, "
+              f"{_figure(results, result.name, 'firearm_recall'):.3f})")
+
+
+def _figure(results: list[dict[str, Any]], name: str, key: str) -> float:
+    return float(next(r[key] for r in results if r["name"] == name))
 
 
 if __name__ == "__main__":

@@ -120,10 +120,12 @@ def judge_clutter(name: str, detections: list[ImageDetections], classes: Sequenc
 
 
 def judge_bundle(detector: OnnxDetector, root: Path, sets: Sequence[str] = tuple(REAL_SETS),
-                 progress: bool = False) -> list[RealSetResult]:
-    """The bundle's figures on each of ``sets`` under ``root`` (see the module)."""
+                 progress: bool = False,
+                 thresholds: Sequence[float] | None = None) -> list[RealSetResult]:
+    """The bundle's figures on each of ``sets`` under ``root`` (see the module), at the card's
+    thresholds unless ``thresholds`` are given."""
     classes = detector.card.classes
-    thresholds = detector.card.threshold_list()
+    thresholds = list(thresholds) if thresholds is not None else detector.card.threshold_list()
     results = []
     for name in sets:
         if name not in REAL_SETS:

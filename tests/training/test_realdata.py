@@ -102,7 +102,11 @@ def test_bench_judges_at_each_cards_thresholds_and_records_them(
     assert silent[0]["firearm_pd"] == 0.0 and silent[2]["alarm_share"] == 0.0
     card = json.loads((alarming / "model.json").read_text())
     assert card["metrics"]["real_scans"]["opixray_clutter"]["alarm_share"] == 1.0
-    assert "bags alarming 1.000" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "bags alarming 1.000" in out
+    # silencing the clutter by thresholds alone (every bag holds the same 0.9 box) costs every gun
+    assert ("at them, gdxray_b0046: firearm Pd 0.000, guns boxed 0.000 (at the card's: 1.000, "
+            "1.000)") in out
 
 
 def test_bench_refuses_missing_data_and_unknown_sets(realdata: Path, tmp_path: Path,
