@@ -237,9 +237,12 @@ def _annotated(png: bytes, detections: list[dict[str, Any]]) -> bytes:
 def _warm_up() -> None:
     """One projection into a blank image: imports and caches what the first real one needs."""
     try:
+        from xscreen.datasets.objects import mesh_firearms, outlines
         from xscreen.datasets.tip import project_random
 
         project_random(np.full((256, 256, 3), 255, np.uint8), np.random.default_rng(0))
+        mesh_firearms.preload()     # the mesh guns and silhouettes a later projection may draw
+        outlines.outlines()
     except Exception:  # a failed warm-up only costs the first projection its speed
         log.exception("TIP warm-up failed")
 

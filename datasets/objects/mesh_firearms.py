@@ -174,6 +174,14 @@ def random_gun_pose(rng: np.random.Generator) -> Pose:
                 float(rng.uniform(-180.0, 180.0)))
 
 
+def preload() -> None:
+    """Load every model now (trimesh's import and the six files cost about a second once per
+    process): the service's threat image projection calls it at start-up, so no operator waits."""
+    for models in MODELS.values():
+        for model in models:
+            gun_parts(model)
+
+
 @functools.lru_cache(maxsize=16)
 def gun_parts(model: MeshModel) -> tuple[MeshPart, ...]:
     """The model's parts in mm at its real length (loaded once per process)."""

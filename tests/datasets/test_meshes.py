@@ -316,3 +316,13 @@ def test_coco_annotations_carry_the_source_and_the_pose(tmp_path) -> None:  # ty
     extras = load_dataset(root).images[0].extras
     assert extras and all(e["source"].startswith("mesh:") and len(e["pose"]) == 3
                           for e in extras)
+
+
+def test_preload_loads_every_model_once() -> None:
+    """The service's TIP warm-up preloads the meshes, so no operator waits for trimesh."""
+    from xscreen.datasets.objects import mesh_firearms
+
+    mesh_firearms.gun_parts.cache_clear()
+    mesh_firearms.preload()
+    models = sum(len(models) for models in mesh_firearms.MODELS.values())
+    assert mesh_firearms.gun_parts.cache_info().currsize == models
