@@ -1,0 +1,313 @@
+"""Durability under load: concurrent uploaders, ``kill -9`` of the service half-way, restart.
+
+N uploader threads send small distinct PNG scans to ``xscreen serve`` (a subprocess on
+127.0.0.1, its own XSCREEN_HOME in a temporary folder) for M seconds, each with its own
+Idempotency-Key. At half time the server is killed with SIGKILL and restarted on the same home
+and port; an upload whose connection broke (or that got 503) is retried with the same key, as a
+real client would. At the end every scan is listed through ``GET /v1/scans`` (cursor pages) and
+the run prints: requests sent, 201s (and idempotent replays), connection errors, scans found,
+whether every 201's scan id is among them, duplicates (scans sharing a key), scans still
+unscreened, and p50/p99 latency of the 201s. Exit status 1 when a 201 was lost or a duplicate
+found (issue 21).
+
+    python benchmarks/bench_durability.py [--uploaders 4] [--seconds 60] [--max-requests 5000]
+        [--model models/default] [--database-url postgresql+psycopg://...] [--json out.json]
+
+Loopback only; bounded in time (``--seconds`` plus a retry deadline) and in count.
+Each scan's ``scanner_id`` is its Idempotency-Key (the API does not return the key), so two
+scans with the same ``scanner_id`` are a duplicate; each key has its own image, so a duplicate
+image would show as one too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_serving import percentiles  # benchmarks/ is not a package: found by path
+
+REPO = Path(__file__).resolve().parents[1]
+RETRYABLE = {502, 503, 504}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def distinct_png(index: int, run: str, size: int = 64) -> bytes:
+    """A small PNG (a few KB) unique to ``index``: noise seeded by it, so no two images match and
+    the blob store never deduplicates them."""
+    rng = np.random.default_rng([index, int(run, 16) % 2**32])
+    image = np.full((size, size, 3), 255, np.uint8)
+    image[8:size - 8, 8:size - 8] = rng.integers(0, 256, (size - 16, size - 16, 3), np.uint8)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+class Service:
+    """``xscreen serve`` in a subprocess on a fixed port; can be killed and restarted."""
+
+    def __init__(self, home: Path, model: Path, port: int, database_url: str = "",
+                 threads: int = 1) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, "XSCREEN_HOME": str(home), "XSCREEN_ORT_THREADS": str(threads)}
+        if database_url:
+            self.env["XSCREEN_DATABASE_URL"] = database_url
+        self.command = [sys.executable, "-m", "xscreen.cli", "serve", "--host", "127.0.0.1",
+                        "--port", str(port), "--home", str(home), "--model", str(model),
+                        "--threads", str(threads)]
+        self.lines: list[str] = []
+        self.restarts = 0
+        self.process = self._start()
+        marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
+        self.key = self.lines[marker + 1].strip()
+
+    def _start(self, timeout: float = 120) -> subprocess.Popen[str]:
+        process = subprocess.Popen(self.command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=self.env)
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("server exited:\n" + "".join(self.lines[-40:]))
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        process.kill()
+        raise RuntimeError("server not ready:\n" + "".join(self.lines[-40:]))
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if '"logger": "xscreen.access"' not in line:
+                self.lines.append(line)
+
+    def kill_and_restart(self) -> float:
+        """SIGKILL (no shutdown at all), then start again on the same home and port; seconds
+        until ready again."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self.process = self._start()
+        self.restarts += 1
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+@dataclass
+class Outcome:
+    """One HTTP attempt: status (0 for a connection error), the scan id, the seconds it took."""
+
+    key: str
+    status: int
+    scan_id: str | None
+    seconds: float
+    replayed: bool = False
+
+
+@dataclass
+class Ledger:
+    """Every attempt of every uploader, behind a lock."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    issued: int = 0
+
+    def next_index(self, limit: int) -> int | None:
+        with self.lock:
+            if self.issued >= limit:
+                return None
+            self.issued += 1
+            return self.issued - 1
+
+    def add(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+
+
+def upload_one(http: httpx.Client, ledger: Ledger, key: str, image: bytes,
+               retry_deadline: float) -> None:
+    """Send one scan; on a broken connection or a 5xx, retry with the same key until a definite
+    answer or ``retry_deadline``."""
+    while True:
+        started = time.perf_counter()
+        try:
+            response = http.post("/v1/scans", headers={"Idempotency-Key": key},
+                                 data={"scanner_id": key},
+                                 files={"image": ("scan.png", image, "image/png")})
+        except httpx.TransportError:
+            ledger.add(Outcome(key, 0, None, time.perf_counter() - started))
+        else:
+            body = response.json() if response.status_code == 201 else {}
+            ledger.add(Outcome(key, response.status_code, body.get("id"),
+                               time.perf_counter() - started,
+                               response.headers.get("Idempotent-Replayed") == "true"))
+            if response.status_code not in RETRYABLE:
+                return
+        if time.monotonic() > retry_deadline:
+            return
+        time.sleep(0.2)
+
+
+def uploader(url: str, api_key: str, run: str, ledger: Ledger, stop_at: float,
+             max_requests: int, retry_deadline: float) -> None:
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {api_key}"}) as http:
+        while time.monotonic() < stop_at:
+            index = ledger.next_index(max_requests)
+            if index is None:
+                return
+            upload_one(http, ledger, f"{run}-{index:06d}", distinct_png(index, run),
+                       retry_deadline)
+
+
+def list_scans(url: str, api_key: str, run: str) -> list[dict[str, Any]]:
+    """Every scan of this run (``scanner_id`` starting with the run's id), all cursor pages."""
+    scans: list[dict[str, Any]] = []
+    cursor: str | None = None
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {api_key}"}) as http:
+        while True:
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = http.get("/v1/scans", params=params)
+            page.raise_for_status()
+            body = page.json()
+            scans += [scan for scan in body["items"]
+                      if str(scan.get("scanner_id") or "").startswith(run)]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return scans
+
+
+def wait_screened(url: str, api_key: str, run: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """The run's scans once none is left ``accepted`` (or after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        scans = list_scans(url, api_key, run)
+        if time.monotonic() > deadline or all(s["status"] != "accepted" for s in scans):
+            return scans
+        time.sleep(0.5)
+
+
+def summarise(ledger: Ledger, scans: list[dict[str, Any]], restarts: int,
+              restart_s: float) -> dict[str, Any]:
+    """The figures: counts, lost 201s, duplicates, latency."""
+    created = [o for o in ledger.outcomes if o.status == 201]
+    statuses = collections.Counter(o.status for o in ledger.outcomes)
+    found_ids = {scan["id"] for scan in scans}
+    per_key = collections.Counter(str(scan["scanner_id"]) for scan in scans)
+    accepted_ids = {o.scan_id for o in created}
+    broken_keys = {o.key for o in ledger.outcomes if o.status == 0}
+    screened_after_break = [s for s in scans if s["scanner_id"] in broken_keys
+                            and s["status"] != "accepted"]
+    fresh = [o.seconds for o in created if not o.replayed]
+    return {
+        "requests_sent": len(ledger.outcomes),
+        "scans_attempted": ledger.issued,
+        "status_201_new": len(fresh),
+        "status_201_replayed": sum(o.replayed for o in created),
+        "connection_errors": statuses.get(0, 0),
+        "other_statuses": {str(k): v for k, v in statuses.items() if k not in (0, 201)},
+        "restarts": restarts,
+        "restart_to_ready_s": round(restart_s, 2),
+        "scans_found": len(scans),
+        "distinct_201_scan_ids": len(accepted_ids),
+        "lost_201s": len(accepted_ids - found_ids),
+        "every_201_found": accepted_ids <= found_ids,
+        "found_without_201": len(found_ids - accepted_ids),
+        "duplicates": sum(count - 1 for count in per_key.values() if count > 1),
+        "keys_with_broken_connection": len(broken_keys),
+        "screened_after_break": len(screened_after_break),
+        "unscreened_at_end": sum(s["status"] == "accepted" for s in scans),
+        "failed_scans": sum(s["status"] == "failed" for s in scans),
+        **(percentiles(fresh) if fresh else {"p50_ms": None, "p99_ms": None}),
+    }
+
+
+def run_benchmark(uploaders: int, seconds: float, max_requests: int, model: Path,
+                  database_url: str = "", home: Path | None = None,
+                  retry_s: float = 60) -> dict[str, Any]:
+    """Start the service, load it, kill -9 and restart it at half time, and summarise."""
+    for name, value in (("--uploaders", uploaders), ("--seconds", seconds),
+                        ("--max-requests", max_requests)):
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if not (model / "model.onnx").is_file():
+        raise ValueError(f"--model {model} is not a model bundle (no model.onnx): pass a bundle "
+                         "folder such as models/default")
+    run = uuid.uuid4().hex[:12]
+    home = home or Path(tempfile.mkdtemp(prefix="xscreen-durability-"))
+    service = Service(home, model, free_port(), database_url)
+    ledger = Ledger()
+    started = time.monotonic()
+    stop_at = started + seconds
+    workers = [threading.Thread(target=uploader, args=(service.url, service.key, run, ledger,
+                                                       stop_at, max_requests, stop_at + retry_s))
+               for _ in range(uploaders)]
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(max(0.0, started + seconds / 2 - time.monotonic()))
+        restart_s = service.kill_and_restart()
+        for worker in workers:
+            worker.join()
+        scans = wait_screened(service.url, service.key, run)
+    finally:
+        service.stop()
+    return {"uploaders": uploaders, "seconds": seconds, "model": str(model),
+            "database": "postgresql" if database_url else "sqlite", "cpus": os.cpu_count(),
+            "load_average": round(os.getloadavg()[0], 2),
+            **summarise(ledger, scans, service.restarts, restart_s)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uploaders", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=60.0, help="upload for this long")
+    parser.add_argument("--max-requests", type=int, default=5000, help="at most this many scans")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "default")
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL URL (default: SQLite in the temporary home)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    results = run_benchmark(args.uploaders, args.seconds, args.max_requests, args.model,
+                            args.database_url)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    ok = results["lost_201s"] == 0 and results["duplicates"] == 0
+    print("PASS: no 201 lost, no duplicate" if ok else "FAIL: a 201 was lost or duplicated")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
