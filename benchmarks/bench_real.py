@@ -27,16 +27,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from xscreen.errors import XscreenError
 from xscreen.models.card import CARD_FILE, save_card
 from xscreen.models.runtime import OnnxDetector
 from xscreen.training.realdata import (
     REAL_SETS,
+    DetectedSet,
+    RealSetResult,
     default_realdata_root,
+    detect_sets,
     format_results,
-    judge_bundle,
 )
 
 BASELINE = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -72,59 +73,53 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_real: nothing to judge: give --bundle", file=sys.stderr)
         return 2
     figures = {}
+    diagnoses = []
     try:
         for path in bundles:
             detector = OnnxDetector(path, threads=args.threads)
             started = time.perf_counter()
-            results = judge_bundle(detector, root, args.sets)
-            label = f"{Path(path).name} ({detector.card.version})"
+            detected = detect_sets(detector, root, args.sets)
+            card = detector.card
+            results = [one.judge(card.classes, card.threshold_list()) for one in detected]
+            label = f"{Path(path).name} ({card.version})"
             print(format_results(label, results), flush=True)
             print(f"{'':<28} {time.perf_counter() - started:.1f} s", flush=True)
             figures[str(path)] = [result.to_dict() for result in results]
+            diagnoses += diagnose(Path(path).name, card.classes, detected, results)
             if args.write_metrics and path in args.bundle:
-                card = detector.card
                 metrics = {**card.metrics, "real_scans": {r.name: r.to_dict() for r in results}}
                 save_card(dataclasses.replace(card, metrics=metrics),
                           Path(path) / CARD_FILE)
     except XscreenError as error:
         print(f"bench_real: {error}", file=sys.stderr)
         return 2
-    try:
-        for path, results in figures.items():
-            diagnose(path, results, root, args.threads)
-    except XscreenError as error:
-        print(f"bench_real: {error}", file=sys.stderr)
-        return 2
+    if diagnoses:
+        print("\n".join(diagnoses))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 
-def diagnose(path: str, results: list[dict[str, Any]], root: Path, threads: int) -> None:
+def diagnose(label: str, classes: tuple[str, ...], detected: list[DetectedSet],
+             results: list[RealSetResult]) -> list[str]:
     """What silencing the clutter by thresholds alone would cost: the thresholds at which 5% of
-    the clutter bags alarm, and the gun sets' firearm Pd and guns boxed at them (issue 23: a
-    diagnosis, never written to a card)."""
-    clutter = next((r for r in results if r.get("threshold_for_share")), None)
+    the clutter bags alarm, and the gun sets' firearm Pd and guns boxed at them, beside the
+    card's (issue 23: a diagnosis, never written to a card). Lines to print."""
+    clutter = next((r for r in results if r.threshold_for_share), None)
     if clutter is None:
-        return
-    needed = clutter["threshold_for_share"]
+        return []
+    needed = clutter.threshold_for_share
     shown = " ".join(f"{c} {v:.3f}" for c, v in needed.items())
-    print(f"diagnosis only, {Path(path).name}: thresholds for 5% of {clutter['name']} to alarm: "
-          f"{shown}")
-    guns = [r["name"] for r in results if r["kind"] == "guns"]
-    if not guns:
-        return
-    detector = OnnxDetector(path, threads=threads)
-    at = judge_bundle(detector, root, guns, thresholds=[needed[c] for c in detector.card.classes])
-    for result in at:
-        print(f"    at them, {result.name}: firearm Pd {result.firearm_pd:.3f}, guns boxed "
-              f"{result.firearm_recall:.3f} (at the card's: "
-              f"{_figure(results, result.name, 'firearm_pd'):.3f}, "
-              f"{_figure(results, result.name, 'firearm_recall'):.3f})")
-
-
-def _figure(results: list[dict[str, Any]], name: str, key: str) -> float:
-    return float(next(r[key] for r in results if r["name"] == name))
+    lines = [f"diagnosis only, {label}: thresholds for 5% of {clutter.name} to alarm: {shown}"]
+    at_card = {r.name: r for r in results}
+    for one in detected:
+        if REAL_SETS[one.name] != "guns":
+            continue
+        at, card = one.judge(classes, [needed[c] for c in classes]), at_card[one.name]
+        lines.append(f"    at them, {one.name}: firearm Pd {at.firearm_pd:.3f}, guns boxed "
+                     f"{at.firearm_recall:.3f} (at the card's: {card.firearm_pd:.3f}, "
+                     f"{card.firearm_recall:.3f})")
+    return lines
 
 
 if __name__ == "__main__":

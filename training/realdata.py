@@ -119,24 +119,41 @@ def judge_clutter(name: str, detections: list[ImageDetections], classes: Sequenc
                          threshold_for_share=needed)
 
 
-def judge_bundle(detector: OnnxDetector, root: Path, sets: Sequence[str] = tuple(REAL_SETS),
-                 progress: bool = False,
-                 thresholds: Sequence[float] | None = None) -> list[RealSetResult]:
-    """The bundle's figures on each of ``sets`` under ``root`` (see the module), at the card's
-    thresholds unless ``thresholds`` are given."""
-    classes = detector.card.classes
-    thresholds = list(thresholds) if thresholds is not None else detector.card.threshold_list()
-    results = []
+@dataclass
+class DetectedSet:
+    """One real set and a bundle's unthresholded detections on it: judge it at any thresholds
+    without running the model again."""
+
+    name: str
+    dataset: Dataset
+    detections: list[ImageDetections]
+
+    def judge(self, classes: Sequence[str], thresholds: Sequence[float]) -> RealSetResult:
+        """The set's figures at ``thresholds`` (see the module)."""
+        if REAL_SETS[self.name] == "guns":
+            return judge_guns(self.name, self.dataset, self.detections, classes, thresholds)
+        return judge_clutter(self.name, self.detections, classes, thresholds)
+
+
+def detect_sets(detector: OnnxDetector, root: Path, sets: Sequence[str] = tuple(REAL_SETS),
+                progress: bool = False) -> list[DetectedSet]:
+    """The bundle's detections on each of ``sets`` under ``root``."""
+    detected = []
     for name in sets:
         if name not in REAL_SETS:
             raise DatasetError(f"unknown real set {name!r}; known: {', '.join(REAL_SETS)}")
-        dataset = load_dataset(root / name, classes=classes)
-        detections = bundle_detections(detector, dataset, progress=progress)
-        if REAL_SETS[name] == "guns":
-            results.append(judge_guns(name, dataset, detections, classes, thresholds))
-        else:
-            results.append(judge_clutter(name, detections, classes, thresholds))
-    return results
+        dataset = load_dataset(root / name, classes=detector.card.classes)
+        detected.append(DetectedSet(name, dataset,
+                                    bundle_detections(detector, dataset, progress=progress)))
+    return detected
+
+
+def judge_bundle(detector: OnnxDetector, root: Path, sets: Sequence[str] = tuple(REAL_SETS),
+                 progress: bool = False) -> list[RealSetResult]:
+    """The bundle's figures on each of ``sets`` under ``root``, at its card's thresholds."""
+    thresholds = detector.card.threshold_list()
+    return [detected.judge(detector.card.classes, thresholds)
+            for detected in detect_sets(detector, root, sets, progress)]
 
 
 def format_results(label: str, results: Sequence[RealSetResult]) -> str:
