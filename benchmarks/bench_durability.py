@@ -26,8 +26,6 @@ import collections
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,16 +40,10 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import percentiles  # benchmarks/ is not a package: found by path
+from bench_serving import Server, free_port, percentiles  # found by path, not a package
 
 REPO = Path(__file__).resolve().parents[1]
 RETRYABLE = {502, 503, 504}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def distinct_png(index: int, run: str, size: int = 64) -> bytes:
@@ -63,46 +55,16 @@ def distinct_png(index: int, run: str, size: int = 64) -> bytes:
     return cv2.imencode(".png", image)[1].tobytes()
 
 
-class Service:
+class Service(Server):
     """``xscreen serve`` in a subprocess on a fixed port; can be killed and restarted."""
 
     def __init__(self, home: Path, model: Path, port: int, database_url: str = "",
                  threads: int = 1) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.env = {**os.environ, "XSCREEN_HOME": str(home), "XSCREEN_ORT_THREADS": str(threads)}
+        env = {"XSCREEN_HOME": str(home), "XSCREEN_ORT_THREADS": str(threads)}
         if database_url:
-            self.env["XSCREEN_DATABASE_URL"] = database_url
-        self.command = [sys.executable, "-m", "xscreen.cli", "serve", "--host", "127.0.0.1",
-                        "--port", str(port), "--home", str(home), "--model", str(model),
-                        "--threads", str(threads)]
-        self.lines: list[str] = []
+            env["XSCREEN_DATABASE_URL"] = database_url
+        super().__init__(model, home, threads, port=port, env=env, ready_timeout=120)
         self.restarts = 0
-        self.process = self._start()
-        marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
-        self.key = self.lines[marker + 1].strip()
-
-    def _start(self, timeout: float = 120) -> subprocess.Popen[str]:
-        process = subprocess.Popen(self.command, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, env=self.env)
-        threading.Thread(target=self._read, args=(process,), daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError("server exited:\n" + "".join(self.lines[-40:]))
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        process.kill()
-        raise RuntimeError("server not ready:\n" + "".join(self.lines[-40:]))
-
-    def _read(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if '"logger": "xscreen.access"' not in line:
-                self.lines.append(line)
 
     def kill_and_restart(self) -> float:
         """SIGKILL (no shutdown at all), then start again on the same home and port; seconds
@@ -113,14 +75,6 @@ class Service:
         self.process = self._start()
         self.restarts += 1
         return time.monotonic() - started
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
 
 
 @dataclass

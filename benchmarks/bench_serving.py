@@ -96,37 +96,51 @@ def bare_session(bundle: Path, images: list[bytes], threads: int,
     return {"images_per_s": round(requests / elapsed, 2), **percentiles(latencies)}
 
 
-class Server:
-    """``xscreen serve`` in a subprocess; measures time to ready."""
+def free_port() -> int:
+    """A free TCP port on the loopback address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    def __init__(self, bundle: Path, home: Path, threads: int) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+
+class Server:
+    """``xscreen serve`` in a subprocess on 127.0.0.1; measures time to ready."""
+
+    def __init__(self, bundle: Path, home: Path, threads: int, port: int | None = None,
+                 env: dict[str, str] | None = None, ready_timeout: float = 60) -> None:
+        port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
+        self.command = [sys.executable, "-m", "xscreen.cli", "serve", "--port", str(port),
+                        "--home", str(home), "--model", str(bundle), "--threads", str(threads)]
+        self.env = {**os.environ, **(env or {})}
+        self.ready_timeout = ready_timeout
         self.lines: list[str] = []
         started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "xscreen.cli", "serve", "--port", str(port), "--home",
-             str(home), "--model", str(bundle), "--threads", str(threads)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        while True:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.perf_counter() - started > 60:
-                raise RuntimeError("server did not start:\n" + "".join(self.lines))
-            time.sleep(0.02)
+        self.process = self._start()
         self.ready_s = time.perf_counter() - started
         marker = next(i for i, line in enumerate(self.lines) if "admin API key" in line)
         self.key = self.lines[marker + 1].strip()
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
+    def _start(self) -> subprocess.Popen[str]:
+        """Start the process and wait until ``/readyz`` answers 200."""
+        process = subprocess.Popen(self.command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, env=self.env)
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("server did not start:\n" + "".join(self.lines))
+            time.sleep(0.02)
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
             if '"logger": "xscreen.access"' not in line:
                 self.lines.append(line)
 
@@ -138,7 +152,11 @@ class Server:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
 
 
 def http_load(server: Server, images: list[bytes], concurrency: int,
