@@ -353,8 +353,7 @@ class ScreeningService:
             record = session.get(Scan, scan_id)
             if record is None:
                 raise NotFoundError(f"no scan {scan_id!r}")
-            verdicts = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
-                                       .order_by(Verdict.id)).all()
+            verdicts = _verdicts_of(session, scan_id)
             names = _key_names(session, verdicts[-1:])
         return scan_to_dict(record, verdicts[-1] if verdicts else None, names, len(verdicts))
 
@@ -375,8 +374,7 @@ class ScreeningService:
         require_role(principal, "scanner", "operator", "engineer")
         self._record(scan_id, principal)
         with self.sessions() as session:
-            verdicts = session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
-                                       .order_by(Verdict.id)).all()
+            verdicts = _verdicts_of(session, scan_id)
             names = _key_names(session, verdicts)
         return [verdict_to_dict(v, names) for v in verdicts]
 
@@ -488,6 +486,12 @@ class ScreeningService:
             records = session.scalars(select(Scan).where(Scan.id.in_(list(history)))).all()
             names = _key_names(session, [v for kept in history.values() for v in kept])
         return [(r, history[r.id]) for r in sorted(records, key=lambda r: r.created_at)], names
+
+
+def _verdicts_of(session: Any, scan_id: str) -> Sequence[Verdict]:
+    """A scan's verdicts, oldest first."""
+    return session.scalars(select(Verdict).where(Verdict.scan_id == scan_id)
+                           .order_by(Verdict.id)).all()
 
 
 def _by_scan(verdicts: Sequence[Verdict]) -> dict[str, list[Verdict]]:
