@@ -1,7 +1,16 @@
-"""Pictures of datasets: boxes drawn on scans, and contact sheets for people to look at."""
+"""Pictures of scans: boxes drawn on them, and contact sheets for people to look at.
+
+:func:`draw_boxes` is the one drawing of boxes: the service's annotated PNG (``GET
+/v1/scans/{id}/image?annotated=true``), threat image projection, ``xscreen detect --annotate``
+and the contact sheets. Class colours as the README says (red firearm, magenta narcotics, yellow
+gold, cyan counterfeit); lines and labels grow with the image, so that a box stays readable on a
+2688-pixel scan and does not swamp a 160-pixel one. No web framework, no torch.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -17,21 +26,71 @@ CLASS_COLOURS: dict[str, tuple[int, int, int]] = {
 }
 
 
-def draw_boxes(rgb: np.ndarray, boxes_xyxy: list[list[float]], labels: list[str],
-               scores: list[float] | None = None, thickness: int = 2) -> np.ndarray:
-    """A copy of ``rgb`` with labelled boxes (``[x1, y1, x2, y2]`` pixels) drawn on it."""
+UNKNOWN_CLASS_COLOUR = (255, 255, 255)       # a class a later model added (outlined in white)
+# A long side of REFERENCE_SIDE pixels gets 2-pixel lines and OpenCV's 0.5 font scale (about
+# 11 pixels tall); bigger images scale both in proportion, smaller ones keep these minimums.
+REFERENCE_SIDE = 800
+MIN_LINE_WIDTH = 2
+MIN_FONT_SCALE = 0.5
+
+
+@dataclass(frozen=True)
+class DrawingScale:
+    """How thick the boxes and how large the labels are on one image."""
+
+    line_width: int
+    font_scale: float
+    text_width: int
+
+
+def drawing_scale(width: int, height: int) -> DrawingScale:
+    """Line width and label size for an image of ``width`` x ``height`` pixels."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width} x {height}")
+    factor = max(width, height) / REFERENCE_SIDE
+    line = max(MIN_LINE_WIDTH, round(MIN_LINE_WIDTH * factor))
+    font = max(MIN_FONT_SCALE, round(MIN_FONT_SCALE * factor, 2))
+    return DrawingScale(line, font, max(1, line // 2))
+
+
+def class_colour(label: str) -> tuple[int, int, int]:
+    """The RGB colour of a class's boxes."""
+    return CLASS_COLOURS.get(label, UNKNOWN_CLASS_COLOUR)
+
+
+def draw_boxes(rgb: np.ndarray, boxes: Sequence[Sequence[float]], labels: Sequence[str],
+                    scores: Sequence[float] | None = None) -> np.ndarray:
+    """A copy of RGB ``rgb`` with each box (``[x1, y1, x2, y2]`` pixels) outlined in its class
+    colour and labelled ``class score`` on a filled tab above it (inside, at the top edge)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an RGB image [H, W, 3], got shape {rgb.shape}")
+    if len(boxes) != len(labels) or (scores is not None and len(scores) != len(labels)):
+        raise ValueError(f"boxes, labels and scores differ in length: {len(boxes)}, "
+                         f"{len(labels)}, {len(scores) if scores is not None else '-'}")
     out = np.ascontiguousarray(rgb.copy())
-    for i, (box, label) in enumerate(zip(boxes_xyxy, labels, strict=True)):
-        colour = CLASS_COLOURS.get(label, (255, 0, 0))
+    scale = drawing_scale(out.shape[1], out.shape[0])
+    for index, (box, label) in enumerate(zip(boxes, labels, strict=True)):
+        colour = class_colour(label)
         x1, y1, x2, y2 = (int(round(v)) for v in box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness)
-        text = label if scores is None else f"{label} {scores[i]:.2f}"
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-        ty = max(y1, th + 4)
-        cv2.rectangle(out, (x1, ty - th - 4), (x1 + tw + 4, ty), colour, -1)
-        cv2.putText(out, text, (x1 + 2, ty - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, scale.line_width)
+        text = label if scores is None else f"{label} {scores[index]:.2f}"
+        _label(out, text, (x1, y1), colour, scale)
     return out
+
+
+def _label(out: np.ndarray, text: str, corner: tuple[int, int], colour: tuple[int, int, int],
+           scale: DrawingScale) -> None:
+    """A filled tab in the class colour holding ``text`` in black or white, whichever reads."""
+    (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX,
+                                                 scale.font_scale, scale.text_width)
+    pad = max(2, scale.line_width)
+    x, top = corner[0], max(0, corner[1] - text_h - baseline - 2 * pad)
+    bottom = top + text_h + baseline + 2 * pad
+    cv2.rectangle(out, (x, top), (x + text_w + 2 * pad, bottom), colour, -1)
+    luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+    ink = (0, 0, 0) if luma > 130 else (255, 255, 255)     # black on yellow and cyan
+    cv2.putText(out, text, (x + pad, bottom - baseline - pad), cv2.FONT_HERSHEY_SIMPLEX,
+                scale.font_scale, ink, scale.text_width, cv2.LINE_AA)
 
 
 def annotated_image(dataset: Dataset, index: int) -> np.ndarray:

@@ -4,7 +4,7 @@ offline detection.
 Files are read by the service's own decoder (``serving/decode.py``: format by content, never by
 name), so ``detect`` reads every format ``POST /v1/scans`` takes: PNG, JPEG, 8/16-bit and
 two-page raw TIFF, DICOS/DICOM DX, and a raw ``high`` + ``low`` pair. Boxes are drawn by the
-service's drawing (``serving/annotate.py``). Neither module imports a web framework or torch.
+service's drawing (``datasets/preview.py``). Neither module imports a web framework or torch.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def main(args: argparse.Namespace) -> int:
 
     import cv2
 
+    from xscreen.datasets.preview import draw_boxes
     from xscreen.models.runtime import OnnxDetector
-    from xscreen.serving.annotate import draw_detections
 
     inputs = scan_inputs(args)
     detector = OnnxDetector(args.model or default_bundle(), threads=args.threads)
@@ -116,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
         results.append({"image": scan.name, "width": image.shape[1], "height": image.shape[0],
                         "detections": records})
         if annotate is not None:
-            drawn = draw_detections(image, [r["box"] for r in records],
+            drawn = draw_boxes(image, [r["box"] for r in records],
                                     [r["label"] for r in records], [r["score"] for r in records])
             cv2.imwrite(str(annotate / f"{scan.stem}.png"), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
     model = {"name": detector.card.name, "version": detector.card.version}

@@ -225,9 +225,9 @@ class TipTraining:
 
 def _annotated(png: bytes, detections: list[dict[str, Any]]) -> bytes:
     """The real scan's detection boxes drawn on a projected image (as ``?annotated=true``)."""
-    from xscreen.serving.annotate import draw_detections
+    from xscreen.datasets.preview import draw_boxes
 
-    rgb = draw_detections(_decode_png(png), [d["box"] for d in detections],
+    rgb = draw_boxes(_decode_png(png), [d["box"] for d in detections],
                           [d["label"] for d in detections], [d["score"] for d in detections])
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     assert ok

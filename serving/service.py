@@ -390,10 +390,10 @@ class ScreeningService:
         record = self._record(scan_id, principal)
         rgb = self._decode_stored(record).rgb
         if annotated:
-            from xscreen.serving.annotate import draw_detections
+            from xscreen.datasets.preview import draw_boxes
 
             found = (record.result or {}).get("detections", [])
-            rgb = draw_detections(rgb, [d["box"] for d in found], [d["label"] for d in found],
+            rgb = draw_boxes(rgb, [d["box"] for d in found], [d["label"] for d in found],
                                   [d["score"] for d in found])
         ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
         assert ok

@@ -1,12 +1,12 @@
-"""The one drawing of detections (service PNG and ``xscreen detect --annotate``): class colours
-and line and label sizes that grow with the image."""
+"""The one drawing of boxes (the service's PNG, TIP, ``xscreen detect --annotate``, contact
+sheets): class colours, and line and label sizes that grow with the image."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from xscreen.serving.annotate import draw_detections, drawing_scale
+from xscreen.datasets.preview import draw_boxes, drawing_scale
 
 
 def _line_width(drawn: np.ndarray, x: int, y: int) -> int:
@@ -27,7 +27,7 @@ def test_lines_and_labels_grow_with_the_image(small: int, large: int) -> None:
     for side in (small, large):
         image = np.full((side, side, 3), 255, np.uint8)
         box = [side * 0.3, side * 0.5, side * 0.7, side * 0.8]
-        drawn = draw_detections(image, [box], ["counterfeit"], [0.9])
+        drawn = draw_boxes(image, [box], ["counterfeit"], [0.9])
         sizes[side] = (_line_width(drawn, int(box[0]), int(side * 0.7)),
                        _label_height(drawn, int(box[0]), int(box[1])))
     assert sizes[large][0] > sizes[small][0] and sizes[large][1] > sizes[small][1]
@@ -49,7 +49,7 @@ def test_a_2688_pixel_scan_gets_readable_boxes() -> None:
 ])
 def test_class_colours_are_the_readmes(label: str, strong: tuple[int, int, int]) -> None:
     image = np.full((200, 200, 3), 255, np.uint8)
-    drawn = draw_detections(image, [[50, 60, 150, 180]], [label], [0.8])
+    drawn = draw_boxes(image, [[50, 60, 150, 180]], [label], [0.8])
     edge = drawn[150, 50]
     assert all(v > 150 if on else v < 60 for v, on in zip(edge, strong, strict=True)), edge
 
@@ -62,6 +62,6 @@ def test_class_colours_are_the_readmes(label: str, strong: tuple[int, int, int])
 def test_bad_input(image: np.ndarray, boxes: list[list[float]], labels: list[str],
                    scores: list[float] | None, words: str) -> None:
     with pytest.raises(ValueError, match=words):
-        draw_detections(image, boxes, labels, scores)
+        draw_boxes(image, boxes, labels, scores)
     with pytest.raises(ValueError, match="positive"):
         drawing_scale(0, 10)
