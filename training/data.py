@@ -19,8 +19,7 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from xscreen.datasets.coco import Dataset, ImageRecord
-from xscreen.errors import DatasetError, ImageDecodeError
-from xscreen.models.imageio import read_rgb_file
+from xscreen.models.imageio import read_dataset_rgb as read_rgb  # also imported from here
 from xscreen.models.losses import Targets
 from xscreen.models.preprocess import PAD_VALUE, letterbox
 from xscreen.training.config import AugmentConfig
@@ -60,14 +59,6 @@ def build_augmentations(config: AugmentConfig) -> A.Compose:
                                  min_visibility=0.4, min_width=2, min_height=2,
                                  filter_invalid_bboxes=True),
     )
-
-
-def read_rgb(path: str | Path) -> np.ndarray:
-    """An 8-bit RGB image of a dataset (DatasetError when it cannot be decoded)."""
-    try:
-        return read_rgb_file(path)
-    except ImageDecodeError as error:
-        raise DatasetError(str(error)) from None
 
 
 def record_boxes(record: ImageRecord) -> tuple[np.ndarray, np.ndarray]:

@@ -203,7 +203,7 @@ def compare_latency(candidate: OnnxDetector, incumbent: OnnxDetector, dataset: D
                     runs: int) -> dict[str, float]:
     """Median ms per image of each model (graph only, batch 1, interleaved runs) on the
     benchmark's first image letterboxed to each card's input size."""
-    from xscreen.training.data import read_rgb
+    from xscreen.models.imageio import read_dataset_rgb as read_rgb
 
     image = read_rgb(dataset.image_path(dataset.images[0]))
     inputs = {name: letterbox(image, model.card.input_size)[0][None]

@@ -87,7 +87,7 @@ def calibration_images(data: str | Path, count: int) -> list[Path]:
 
 def letterboxed(paths: list[Path], input_size: int) -> Iterator[np.ndarray]:
     """Each scan as serving feeds it to the graph: ``[1, 3, H, W]`` float32 in 0-1."""
-    from xscreen.training.data import read_rgb
+    from xscreen.models.imageio import read_dataset_rgb as read_rgb
 
     for path in paths:
         array, _ = letterbox(read_rgb(path), input_size)
