@@ -76,3 +76,24 @@ def test_synth_needs_no_spekpy(tmp_path: Path) -> None:
                        "--workers", "1", "--quiet")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "annotations.json").is_file()
+
+
+def test_the_gate_times_bundles_without_training_packages(tmp_path: Path) -> None:
+    """The gate judges ONNX bundles: it reads its scans without the training loader."""
+    data = write_tiny_dataset(tmp_path / "data", count=1)
+    bundle = write_fake_bundle(tmp_path / "bundle", [[10, 20, 50, 60, 0.9, 0]])
+    code = ("import importlib.abc, sys\n"
+            "class B(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            f"        if name.partition('.')[0] in {set(TRAINING.split(','))!r}:\n"
+            "            raise ModuleNotFoundError(name, name=name)\n"
+            "sys.meta_path.insert(0, B())\n"
+            "from xscreen.datasets.coco import load_dataset\n"
+            "from xscreen.models.runtime import OnnxDetector\n"
+            "from xscreen.training.gate import compare_latency\n"
+            f"model = OnnxDetector({str(bundle)!r}, threads=1)\n"
+            f"print(compare_latency(model, model, load_dataset({str(data)!r}), 2))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "before" in done.stdout
