@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xscreen.errors import DatasetError, ModelBundleError, UsageError
+from xscreen.models.boxes import box_iou
 from xscreen.models.card import (
     CARD_FILE,
     MODEL_FILE,
@@ -194,16 +195,6 @@ def agreement(parent: Path, quantized: Path, batches: list[np.ndarray]) -> dict[
     return {"images": len(batches), "detections": len(ious), "min_score": AGREEMENT_MIN_SCORE,
             "mean_iou": float(np.mean(ious)) if ious else None,
             "max_score_difference": max(score_differences, default=None)}
-
-
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one x1, y1, x2, y2 box with each of ``boxes`` [K, 4]."""
-    top_left = np.maximum(box[:2], boxes[:, :2])
-    bottom_right = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
-    area = float(np.prod(box[2:] - box[:2]))
-    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    return np.asarray(inter / np.maximum(area + areas - inter, 1e-9))
 
 
 def int8_card(parent: ModelCard, sha256: str, quantization: dict[str, Any],
