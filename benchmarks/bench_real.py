@@ -22,7 +22,6 @@ sets would fit the model to them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -88,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             diagnoses += diagnose(Path(path).name, card.classes, detected, results)
             if args.write_metrics and path in args.bundle:
                 metrics = {**card.metrics, "real_scans": {r.name: r.to_dict() for r in results}}
-                save_card(dataclasses.replace(card, metrics=metrics),
+                save_card(card.replace(metrics=metrics),
                           Path(path) / CARD_FILE)
     except XscreenError as error:
         print(f"bench_real: {error}", file=sys.stderr)

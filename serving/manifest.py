@@ -1,22 +1,29 @@
 """Advance cargo information (CONTRACT "HTTP API", Manifest): typed, validated, all optional.
 
-Carriers and e-commerce platforms send a manifest with each parcel. ``parse_manifest`` turns its
-JSON into a frozen :class:`Manifest` and refuses what no risk rule could use, naming the field:
-unknown fields, wrong types, negative amounts, a currency that is not three letters, an HS code
-that is not digits, a country that is not a two-letter code. It checks *shape*, not membership:
-a well-formed currency or HS chapter that the risk configuration does not know is accepted here
-and reported by the risk score (:mod:`xscreen.serving.risk`), never guessed.
+Carriers and e-commerce platforms send a manifest with each parcel. One pydantic model,
+:class:`Manifest` (built on :class:`xscreen.typedconfig.Strict`), says what a manifest may hold,
+and one function, :func:`parse_manifest`, checks one: it refuses what no risk rule could use,
+naming the field: unknown fields, wrong types (``"20"`` is not an amount), negative amounts, a
+currency that is not three letters, an HS code that is not digits, a country that is not a
+two-letter code. It checks *shape*, not membership: a well-formed currency or HS chapter that the
+risk configuration does not know is accepted here and reported by the risk score
+(:mod:`xscreen.serving.risk`), never guessed. The service reads the form field through
+:func:`parse_manifest_text` and a stored manifest through :func:`parse_manifest_data`, both of
+them this one parse.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from xscreen.errors import XscreenError
+from xscreen.serving.errors import ManifestJsonError
+from xscreen.typedconfig import Strict, field_path
 
 MAX_TEXT = 1000          # characters in any text field; longer is a client bug or an attack
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -35,45 +42,89 @@ class ManifestError(XscreenError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class Party:
+def _blank_is_none(text: str) -> str | None:
+    """Stripped; a field of spaces counts as absent."""
+    return text.strip() or None
+
+
+def _country(text: str) -> str | None:
+    """ISO 3166-1 alpha-2 shape (two letters), upper-cased; empty counts as absent."""
+    code = text.strip().upper()
+    if code and not _COUNTRY.fullmatch(code):
+        raise PydanticCustomError("country_code", "must be a two-letter ISO 3166 country code "
+                                  "such as 'DE'")
+    return code or None
+
+
+def _hs_code(text: str) -> str | None:
+    """Digits only (dots, spaces and dashes dropped), 2 to 10 of them: chapter, heading, ..."""
+    digits = _HS_SEPARATORS.sub("", text)
+    if digits and not _HS_CODE.fullmatch(digits):
+        raise PydanticCustomError("hs_code", "must hold 2 to 10 digits (dots and spaces "
+                                  "allowed), such as '6109.10'")
+    return digits or None
+
+
+def _currency(text: str) -> str:
+    code = text.strip().upper()
+    if not _CURRENCY.fullmatch(code):
+        raise PydanticCustomError("currency_code", "must be a three-letter ISO 4217 code such "
+                                  "as 'USD' or 'EUR'")
+    return code
+
+
+def _whole(value: Any) -> Any:
+    """``3.0`` counts as the whole number 3 (JSON writers differ); ``2.5`` stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_blank_is_none)]
+Country = Annotated[str, AfterValidator(_country)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=0)]
+
+
+class Party(Strict):
     """A shipper or consignee: every part optional. Countries are ISO 3166 alpha-2, upper case."""
 
-    name: str | None = None
-    country: str | None = None
-    id: str | None = None
-    address: str | None = None
+    name: Text | None = None
+    country: Country | None = None
+    id: Text | None = None
+    address: Text | None = None
 
 
-@dataclass(frozen=True)
-class Money:
+class Money(Strict):
     """A declared value: a non-negative amount in an ISO 4217-shaped currency (``USD``)."""
 
-    amount: float
-    currency: str
+    amount: Amount
+    currency: Annotated[str, AfterValidator(_currency)]
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        # ``Money(20.0, "USD")`` reads well where manifests are built in code (scenarios)
+        values.update(zip(("amount", "currency"), args, strict=False))
+        super().__init__(**values)
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(Strict):
     """Advance cargo information for one parcel (CONTRACT "Manifest"); every field optional."""
 
-    declaration_id: str | None = None
-    carrier: str | None = None
-    platform: str | None = None
-    seller_id: str | None = None
+    declaration_id: Text | None = None
+    carrier: Text | None = None
+    platform: Text | None = None
+    seller_id: Text | None = None
     shipper: Party | None = None
     consignee: Party | None = None
-    origin_country: str | None = None
-    hs_code: str | None = None
-    description: str | None = None
+    origin_country: Country | None = None
+    hs_code: Annotated[str, AfterValidator(_hs_code)] | None = None
+    description: Text | None = None
     declared_value: Money | None = None
-    declared_weight_kg: float | None = None
-    item_count: int | None = None
+    declared_weight_kg: Amount | None = None
+    item_count: Count | None = None
     mail_order: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields that are set; ``parse_manifest`` reads it back."""
-        return _plain(self)
+        return self.model_dump(exclude_none=True)
 
     @property
     def hs_chapter(self) -> str | None:
@@ -81,159 +132,81 @@ class Manifest:
         return self.hs_code[:2] if self.hs_code else None
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts without their None fields."""
-    if isinstance(value, Manifest | Party | Money):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)
-                if getattr(value, f.name) is not None}
-    return value
+_PARTS: dict[str, type[Strict]] = {"shipper": Party, "consignee": Party,
+                                   "declared_value": Money}
 
 
 def parse_manifest(data: Any) -> Manifest:
     """Validate a manifest given as a dict, or as JSON text or bytes; None gives an empty one.
 
-    Raises :class:`ManifestError` naming the first bad field.
+    Raises :class:`ManifestError` naming the first bad field (and any others after it).
     """
     if data is None:
         return Manifest()
     if isinstance(data, str | bytes | bytearray):
-        data = _json(data)
-    values = _mapping(data, "manifest", Manifest)
-    return Manifest(
-        declaration_id=_text(values, "declaration_id"),
-        carrier=_text(values, "carrier"),
-        platform=_text(values, "platform"),
-        seller_id=_text(values, "seller_id"),
-        shipper=_party(values.get("shipper"), "shipper"),
-        consignee=_party(values.get("consignee"), "consignee"),
-        origin_country=_country(values.get("origin_country"), "origin_country"),
-        hs_code=_hs_code(values.get("hs_code")),
-        description=_text(values, "description"),
-        declared_value=_money(values.get("declared_value")),
-        declared_weight_kg=_amount(values.get("declared_weight_kg"), "declared_weight_kg"),
-        item_count=_count(values.get("item_count")),
-        mail_order=_flag(values.get("mail_order")),
-    )
-
-
-def _json(text: str | bytes | bytearray) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ManifestError("manifest", f"is not valid JSON ({error}); send a JSON object "
-                            "with the CONTRACT's Manifest fields") from None
-
-
-def _mapping(data: Any, where: str, kind: type) -> dict[str, Any]:
-    """``data`` as a dict whose keys are all fields of dataclass ``kind``."""
+        try:
+            data = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ManifestError("manifest", f"is not valid JSON ({error}); send a JSON object "
+                                "with the CONTRACT's Manifest fields") from None
     if not isinstance(data, dict):
-        raise ManifestError(where, f"must be a JSON object, got {_type_name(data)}")
-    known = [f.name for f in fields(kind)]
-    for key in data:
-        if key not in known:
-            name = key if where == "manifest" else f"{where}.{key}"
-            raise ManifestError(name, f"is not a manifest field; known fields here: "
-                                f"{', '.join(known)}")
-    return data
+        raise ManifestError("manifest", f"must be a JSON object, got {_type_name(data)}")
+    try:
+        # checked as JSON, like every configuration (xscreen.typedconfig.parse); NaN travels
+        # as NaN and is refused by the amounts
+        return Manifest.model_validate_json(json.dumps(data, default=str))
+    except ValidationError as error:
+        raise _named(error) from None
+
+
+def parse_manifest_data(data: Any) -> Manifest | None:
+    """A stored or already decoded manifest: None (none was sent) stays None."""
+    return None if data is None else parse_manifest(data)
+
+
+def parse_manifest_text(text: str | None) -> Manifest | None:
+    """The ``manifest`` form field: JSON text, or nothing (absent or blank).
+
+    Broken JSON is :class:`~xscreen.serving.errors.ManifestJsonError` (422, with the line and
+    column); a malformed field is :class:`ManifestError` (422, naming the field)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ManifestJsonError(f"manifest is not valid JSON: {error.msg} at line "
+                                f"{error.lineno} column {error.colno}") from None
+    return parse_manifest_data(data)
+
+
+def _named(error: ValidationError) -> ManifestError:
+    """Pydantic's problems as one ManifestError: the first field named, then the others."""
+    problems = [(field_path(problem["loc"]), _words(problem))
+                for problem in error.errors(include_url=False)]
+    field, words = problems[0]
+    others = "".join(f"; manifest field {name!r}: {more}" for name, more in problems[1:])
+    return ManifestError(field, words + others)
+
+
+def _words(problem: ErrorDetails) -> str:
+    if problem["type"] == "extra_forbidden":
+        model = _PARTS.get(str(problem["loc"][0]), Manifest) if len(problem["loc"]) > 1 \
+            else Manifest
+        return f"is not a manifest field; known fields here: {', '.join(model.model_fields)}"
+    given = problem.get("input")
+    if problem["type"] == "missing":
+        return "is required when its object is given"
+    return f"{problem['msg'][:1].lower()}{problem['msg'][1:]}, got {_shown(given)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return _type_name(value)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _type_name(value: Any) -> str:
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
-
-
-def _text(values: dict[str, Any], key: str, where: str = "") -> str | None:
-    """An optional string field (stripped; empty counts as absent)."""
-    name = f"{where}.{key}" if where else key
-    value = values.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ManifestError(name, f"must be a string, got {_type_name(value)}")
-    if len(value) > MAX_TEXT:
-        raise ManifestError(name, f"is {len(value)} characters; at most {MAX_TEXT} are accepted")
-    return value.strip() or None
-
-
-def _party(value: Any, where: str) -> Party | None:
-    if value is None:
-        return None
-    values = _mapping(value, where, Party)
-    return Party(name=_text(values, "name", where),
-                 country=_country(values.get("country"), f"{where}.country"),
-                 id=_text(values, "id", where),
-                 address=_text(values, "address", where))
-
-
-def _country(value: Any, name: str) -> str | None:
-    """ISO 3166-1 alpha-2 shape (two letters), upper-cased; empty counts as absent."""
-    if value is None:
-        return None
-    code = value.strip().upper() if isinstance(value, str) else None
-    if code == "":
-        return None
-    if code is None or not _COUNTRY.fullmatch(code):
-        raise ManifestError(name, f"must be a two-letter ISO 3166 country code such as 'DE', "
-                            f"got {value!r}")
-    return code
-
-
-def _hs_code(value: Any) -> str | None:
-    """Digits only (dots, spaces and dashes dropped), 2 to 10 of them: chapter, heading, ..."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ManifestError("hs_code", f"must be a string of digits such as '6109.10', got "
-                            f"{_type_name(value)}")
-    digits = _HS_SEPARATORS.sub("", value)
-    if not digits:
-        return None
-    if not _HS_CODE.fullmatch(digits):
-        raise ManifestError("hs_code", f"must hold 2 to 10 digits (dots and spaces allowed), "
-                            f"such as '6109.10', got {value!r}")
-    return digits
-
-
-def _money(value: Any) -> Money | None:
-    if value is None:
-        return None
-    values = _mapping(value, "declared_value", Money)
-    amount = _amount(values.get("amount"), "declared_value.amount")
-    currency = values.get("currency")
-    if amount is None:
-        raise ManifestError("declared_value.amount", "is required when declared_value is given")
-    if currency is None:
-        raise ManifestError("declared_value.currency", "is required when declared_value is "
-                            "given (an ISO 4217 code such as 'USD')")
-    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency.strip().upper()):
-        raise ManifestError("declared_value.currency", f"must be a three-letter ISO 4217 code "
-                            f"such as 'USD' or 'EUR', got {currency!r}")
-    return Money(amount=amount, currency=currency.strip().upper())
-
-
-def _amount(value: Any, name: str) -> float | None:
-    """A finite, non-negative number."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ManifestError(name, f"must be a number, got {_type_name(value)}")
-    if not math.isfinite(value) or value < 0:
-        raise ManifestError(name, f"must be a finite number of at least 0, got {value!r}")
-    return float(value)
-
-
-def _count(value: Any) -> int | None:
-    """A non-negative whole number (``3.0`` is accepted as 3)."""
-    if value is None:
-        return None
-    number = _amount(value, "item_count")
-    if number is None or not number.is_integer():
-        raise ManifestError("item_count", f"must be a whole number, got {value!r}")
-    return int(number)
-
-
-def _flag(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ManifestError("mail_order", f"must be true or false, got {_type_name(value)}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from xscreen.errors import ModelBundleError
+from xscreen.fileio import atomic_writer
 from xscreen.models.card import CARD_FILE, MODEL_FILE, Bundle, ModelCard, load_bundle
 from xscreen.serving.errors import ConflictError, NotFoundError
 
@@ -152,9 +153,8 @@ class ModelRegistry:
         if version == self.active_version():
             return bundle
         self._append_history(version, force)
-        temporary = self.root / f".{ACTIVE_FILE}.tmp"
-        temporary.write_text(json.dumps({"version": version}))
-        os.replace(temporary, self.root / ACTIVE_FILE)
+        with atomic_writer(self.root / ACTIVE_FILE, "w") as handle:
+            handle.write(json.dumps({"version": version}))
         return bundle
 
     def previous_version(self) -> str:
@@ -192,9 +192,8 @@ class ModelRegistry:
         entries = [*self.history(), {"version": version, "forced": forced,
                                      "activated_at": datetime.now(UTC).isoformat(
                                          timespec="seconds")}]
-        temporary = self.root / f".{HISTORY_FILE}.tmp"
-        temporary.write_text(json.dumps(entries, indent=1))
-        os.replace(temporary, self.root / HISTORY_FILE)
+        with atomic_writer(self.root / HISTORY_FILE, "w") as handle:
+            handle.write(json.dumps(entries, indent=1))
 
     def _folder(self, version: str) -> Path:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in version)

@@ -1,24 +1,41 @@
-"""The service's settings: one frozen dataclass, read from ``XSCREEN_*`` environment variables
-with command-line overrides. Unknown ``XSCREEN_`` variables are not errors (other tools share the
-prefix), but a value of the wrong type is, naming the variable."""
+"""The service's settings: a frozen pydantic-settings model read from ``XSCREEN_*`` environment
+variables (``XSCREEN_MAX_BATCH`` sets ``max_batch``), with command-line overrides on top.
+
+Unknown ``XSCREEN_`` variables are not errors (other tools share the prefix, e.g. the client's
+``XSCREEN_URL``), but a value of the wrong type is, naming the variable:
+``XSCREEN_MAX_BATCH='many' must be a whole number``. No ``.env`` file or secrets folder is read.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from xscreen.errors import UsageError
 
 PACKAGED_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
+ENV_PREFIX = "XSCREEN_"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything ``create_app`` needs. Paths relative to the working directory."""
+class Settings(BaseSettings):
+    """Everything ``create_app`` needs. Paths relative to the working directory.
+
+    Not :class:`xscreen.typedconfig.Strict`: environment values are text by nature, so ``"16"``
+    is read as the number 16 here; ``"many"`` is still refused."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True,
+                                      extra="forbid", frozen=True)
 
     home: Path = Path("var")
     database_url: str = ""                 # empty: SQLite at $XSCREEN_HOME/xscreen.db
@@ -37,6 +54,9 @@ class Settings:
     max_queue: int = 32
     print_admin_key: bool = True
     recover_on_start: bool = True
+    # every this many seconds, scans accepted longer ago but not screened (their result missed
+    # a database that was down) are screened again (serving/recovery.py)
+    recovery_interval_s: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -56,46 +76,58 @@ class Settings:
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    @classmethod
+    def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # keyword arguments over XSCREEN_* variables; never a .env file or a secrets folder
+        return init_settings, env_settings
 
-_ENV = {"XSCREEN_HOME": "home", "XSCREEN_DATABASE_URL": "database_url",
-        "XSCREEN_MODEL": "model", "XSCREEN_RISK_CONFIG": "risk_config",
-        "XSCREEN_MAX_UPLOAD_BYTES": "max_upload_bytes",
-        "XSCREEN_MAX_PIXELS": "max_pixels", "XSCREEN_ORT_THREADS": "ort_threads",
-        "XSCREEN_MAX_BATCH": "max_batch", "XSCREEN_MAX_WAIT_MS": "max_wait_ms",
-        "XSCREEN_ORT_SPINNING": "ort_spinning", "XSCREEN_INFERENCE_WORKERS": "inference_workers",
-        "XSCREEN_MAX_QUEUE": "max_queue"}
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' reading of ``XSCREEN_*`` variables, from a given mapping (tests pass
+    their own, so the developer's environment cannot leak in)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        super().__init__(Settings)
+        # keyed as EnvSettingsSource keys os.environ (case-insensitive: lower case); an empty
+        # variable counts as unset
+        self.env_vars = {name.lower(): value for name, value in environ.items() if value != ""}
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from the environment (``os.environ`` by default), then ``overrides`` (None
     values are ignored, so argparse defaults can be passed straight through)."""
-    env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    types = {f.name: f.type for f in dataclasses.fields(Settings)}
-    for variable, name in _ENV.items():
-        if env.get(variable, "") != "":
-            values[name] = _convert(env[variable], str(types[name]), variable)
-    unknown = sorted(set(overrides) - set(types))
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
     if unknown:
-        raise UsageError(f"unknown settings {', '.join(unknown)}")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    for name in ("home", "model", "risk_config"):
-        if isinstance(values.get(name), str):
-            values[name] = Path(values[name])
-    return Settings(**values)
-
-
-def _convert(text: str, kind: str, variable: str) -> Any:
-    if kind == "bool":
-        flag = text.strip().lower()
-        if flag not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise UsageError(f"{variable}={text!r} must be true or false")
-        return flag in ("1", "true", "yes", "on")
+        raise UsageError(f"unknown settings {', '.join(unknown)}; known: "
+                         f"{', '.join(Settings.model_fields)}")
+    given = {name: value for name, value in overrides.items() if value is not None}
+    defaults = {name: field.get_default(call_default_factory=True)
+                for name, field in Settings.model_fields.items()}
+    values = {**defaults, **_Environment(os.environ if env is None else env)(), **given}
     try:
-        if "int" in kind:
-            return int(text)
-        if "float" in kind:
-            return float(text)
-    except ValueError:
-        raise UsageError(f"{variable}={text!r} must be a number") from None
-    return text
+        # every field given: os.environ, which Settings() reads as well, has nothing to add
+        return Settings(**values)
+    except ValidationError as error:
+        problems = [_problem(problem, given) for problem in error.errors(include_url=False)]
+        raise UsageError("invalid settings: " + "; ".join(problems)) from None
+
+
+EXPECTED = {"bool_parsing": "true or false", "bool_type": "true or false",
+            "int_parsing": "a whole number", "int_type": "a whole number",
+            "int_from_float": "a whole number", "float_parsing": "a number",
+            "float_type": "a number"}
+"""What a wrongly typed setting must be, in words, by pydantic's error type."""
+
+
+def _problem(problem: ErrorDetails, given: Mapping[str, Any]) -> str:
+    """One bad setting: the variable (or the override) that set it, its value, what it must be."""
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    source = field if field in given else f"{ENV_PREFIX}{field.upper()}"
+    expected = EXPECTED.get(problem["type"])
+    if expected:
+        return f"{source}={problem['input']!r} must be {expected}"
+    return f"{source}={problem['input']!r}: {problem['msg']}"

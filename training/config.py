@@ -1,6 +1,8 @@
 """Typed training configuration: defaults here, a YAML overlay, then command-line overrides.
 
-Unknown keys are errors (a typo must not silently train with a default). The resolved
+Both are pydantic models (:class:`xscreen.typedconfig.Strict`): unknown keys are errors (a typo
+must not silently train with a default) and so are wrongly typed values (``lr: "0.001"``,
+``epochs: ten``), each named by its field; both are frozen once checked. The resolved
 configuration is written to ``RUN/config.yaml`` so that every run can be repeated.
 
 Fine-tuning (``init`` given) starts from trained weights and must not forget what they know, so it
@@ -11,23 +13,22 @@ each new one, and an EMA that averages the last hundred or so steps from the fir
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import Field
 
 from xscreen.errors import UsageError
 from xscreen.models.losses import ASSIGNERS
+from xscreen.typedconfig import Strict, parse, parse_yaml_file
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 """The values of ``TrainConfig.device`` (:func:`xscreen.training.distributed.resolve_device`)."""
 
 
-@dataclass
-class AugmentConfig:
+class AugmentConfig(Strict):
     """Probabilities and ranges of the training augmentations (albumentations)."""
 
     flip: float = 0.5                 # horizontal and vertical, each
@@ -46,8 +47,7 @@ class AugmentConfig:
     zoom_range: tuple[float, float] = (1.5, 2.5)
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(Strict):
     """Everything that decides a training run."""
 
     data: str = ""
@@ -77,7 +77,7 @@ class TrainConfig:
     freeze_norm: bool = False
     freeze_backbone: bool = False
     ema_ramp: float = 2000.0          # updates over which the EMA decay ramps up to ema_decay
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     # Rectangular batches: each image letterboxed as serving does (long side input_size, the
     # other padded to a multiple of 32 only), each batch padded to its largest image. A
     # 1000x700 scan trains at 512x384 instead of 512x512: a quarter less compute per image.
@@ -102,24 +102,6 @@ class TrainConfig:
     device: str = "auto"
 
 
-def _overlay(instance: Any, values: dict[str, Any], where: str) -> Any:
-    """A copy of dataclass ``instance`` with ``values`` applied; unknown keys raise UsageError."""
-    known = {f.name: f for f in dataclasses.fields(instance)}
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key not in known:
-            raise UsageError(f"{where}: unknown key {key!r}; known keys: {', '.join(known)}")
-        current = getattr(instance, key)
-        if dataclasses.is_dataclass(current):
-            if not isinstance(value, dict):
-                raise UsageError(f"{where}: {key!r} must be a mapping")
-            value = _overlay(current, value, f"{where}.{key}")
-        elif isinstance(current, tuple) and isinstance(value, list):
-            value = tuple(value)
-        changes[key] = value
-    return dataclasses.replace(instance, **changes)
-
-
 FINETUNE_DEFAULTS: dict[str, Any] = {"lr": 5e-4, "warmup_steps": 30, "freeze_backbone": True,
                                      "freeze_norm": True, "replay_ratio": 0.75,
                                      "ema_decay": 0.99, "ema_ramp": 1.0}
@@ -137,29 +119,20 @@ def load_config(yaml_path: str | Path | None = None,
                 overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Defaults, then the YAML file, then ``overrides`` (``None`` values are skipped); with
     ``init``, :data:`FINETUNE_DEFAULTS` for the keys neither of them set."""
-    config = TrainConfig()
-    values: dict[str, Any] = {}
-    if yaml_path is not None:
-        path = Path(yaml_path)
-        if not path.is_file():
-            raise UsageError(f"config file {path} does not exist")
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as error:
-            raise UsageError(f"{path} is not valid YAML: {error}") from None
-        if not isinstance(values, dict):
-            raise UsageError(f"{path} must hold a mapping of config keys")
-        config = _overlay(config, values, str(path))
+    # the file alone first, so that its mistakes are reported against its name
+    from_file = TrainConfig() if yaml_path is None else parse_yaml_file(TrainConfig, yaml_path)
+    values = from_file.model_dump(exclude_unset=True)     # what the file says, nothing more
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    config = _overlay(config, given, "command line")
-    if config.init:
-        gentle = {k: v for k, v in FINETUNE_DEFAULTS.items() if k not in values and k not in given}
-        config = dataclasses.replace(config, **gentle)
-    if config.rect and "rotate90" not in (values.get("augment") or {}):
+    merged = {**values, **given}
+    if merged.get("init"):
+        merged.update({k: v for k, v in FINETUNE_DEFAULTS.items()
+                       if k not in values and k not in given})
+    augment = dict(values.get("augment") or {})
+    if merged.get("rect") and "rotate90" not in augment:
         # rect batches cannot mix orientations: quarter turns are off unless asked for (and
         # then refused by validate)
-        config = dataclasses.replace(
-            config, augment=dataclasses.replace(config.augment, rotate90=0.0))
+        merged["augment"] = {**augment, "rotate90": 0.0}
+    config = parse(TrainConfig, merged, "command line" if given else str(yaml_path))
     validate(config)
     return config
 
@@ -176,7 +149,7 @@ def validate(config: TrainConfig) -> None:
     if config.ema_ramp <= 0 or not 0.0 < config.ema_decay < 1.0:
         raise UsageError(f"ema_decay must be in (0, 1) and ema_ramp positive, got "
                          f"{config.ema_decay} and {config.ema_ramp}")
-    for name, value in vars(config.augment).items():
+    for name, value in config.augment.model_dump().items():
         if not isinstance(value, tuple) and not 0.0 <= value <= 1.0:
             raise UsageError(f"augment.{name} is a probability in [0, 1], got {value}")
     low, high = config.augment.zoom_range
@@ -198,18 +171,17 @@ def validate(config: TrainConfig) -> None:
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
     """A plain dict (tuples as lists) for YAML and checkpoints."""
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return list(value)
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-    return {k: plain(v) for k, v in dataclasses.asdict(config).items()}
+    return config.model_dump(mode="json")
 
 
-def config_from_dict(values: dict[str, Any]) -> TrainConfig:
-    """The inverse of :func:`config_to_dict`."""
-    return _overlay(TrainConfig(), values, "saved config")
+def config_from_dict(values: dict[str, Any], source: str = "saved config") -> TrainConfig:
+    """The inverse of :func:`config_to_dict`: ``values`` checked as a :class:`TrainConfig`."""
+    return parse(TrainConfig, values, source, UsageError)
+
+
+def replace_config(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """A checked copy of ``config`` with ``changes`` (the models are frozen)."""
+    return config_from_dict({**config_to_dict(config), **changes}, "changed config")
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:

@@ -130,16 +130,15 @@ def write_thresholds(bundle: Bundle, thresholds: list[float], report: EvalReport
     metrics = {**card.metrics, "threshold_selection": {"data": report.data,
                                                        "target_pfa": report.target_pfa},
                "eval": report.to_dict()}
-    updated = dataclasses.replace(card, thresholds=dict(zip(card.classes, thresholds, strict=True)),
-                                  metrics=metrics)
+    updated = card.replace(thresholds=dict(zip(card.classes, thresholds, strict=True)),
+                           metrics=metrics)
     save_card(updated, bundle.root / CARD_FILE)
     return updated
 
 
 def write_metrics(bundle: Bundle, report: EvalReport) -> ModelCard:
     """Record ``report`` as the card's evaluation (``metrics.eval``)."""
-    updated = dataclasses.replace(bundle.card, metrics={**bundle.card.metrics,
-                                                        "eval": report.to_dict()})
+    updated = bundle.card.replace(metrics={**bundle.card.metrics, "eval": report.to_dict()})
     save_card(updated, bundle.root / CARD_FILE)
     return updated
 

@@ -8,7 +8,6 @@ under CI.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,7 +272,7 @@ def test_card_carries_the_pretrained_provenance() -> None:
 def test_bad_provenance_is_refused(pretrained: object, message: str) -> None:
     with pytest.raises(ModelBundleError, match=message):
         card(pretrained=pretrained)
-    values = dataclasses.asdict(card())
+    values = card().to_dict()
     values["pretrained"] = pretrained
     with pytest.raises(ModelBundleError, match=message):
         card_from_dict(values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from xscreen.errors import ModelBundleError
 from xscreen.models.card import ModelCard, card_from_dict, load_bundle, load_card, save_card
 
 SHA = "0" * 64
+DEFAULT_BUNDLE = Path(__file__).parents[2] / "models" / "default"
 
 
 def make_card(**changes: Any) -> ModelCard:
@@ -42,15 +42,74 @@ def test_invalid_cards_are_refused(changes: dict[str, Any], message: str) -> Non
         make_card(**changes)
 
 
-@pytest.mark.parametrize(("drop", "add", "message"), [
-    ("sha256", {}, "lacks sha256"),
-    (None, {"colour": "red"}, "unknown fields colour"),
+@pytest.mark.parametrize(("drop", "add", "field", "message"), [
+    ("sha256", {}, "sha256", "Field required"),
+    (None, {"colour": "red"}, "colour", "unknown key"),
+    (None, {"input_size": "512"}, "input_size", "valid integer"),     # a string is no number
+    (None, {"pad_value": "1.0"}, "pad_value", "valid number"),
+    (None, {"classes": "firearm"}, "classes", "valid tuple"),
+    (None, {"thresholds": {"firearm": "0.3"}}, "thresholds.firearm", "valid number"),
+    (None, {"lineage": []}, "lineage", "valid dictionary"),
+    (None, {"precision": "int4"}, "precision", "must be one of"),
+    (None, {"letterbox_stride": 48}, "letterbox_stride", "positive divisor of input_size"),
+    (None, {"letterbox_stride": 0}, "letterbox_stride", "positive divisor of input_size"),
+    (None, {"letterbox_stride": -32}, "letterbox_stride", "positive divisor of input_size"),
+    (None, {"letterbox_stride": "32"}, "letterbox_stride", "valid integer"),
 ])
-def test_card_fields_are_checked(drop: str | None, add: dict[str, Any], message: str) -> None:
-    values = {**dataclasses.asdict(make_card()), **add}
+def test_card_fields_are_checked(drop: str | None, add: dict[str, Any], field: str,
+                                 message: str) -> None:
+    values = {**make_card().to_dict(), **add}
     values.pop(drop or "", None)
-    with pytest.raises(ModelBundleError, match=message):
-        card_from_dict(values)
+    with pytest.raises(ModelBundleError) as caught:
+        card_from_dict(values, "bundle/model.json")
+    text = str(caught.value)
+    assert text.startswith("bundle/model.json: ") and f"  {field}: " in text and message in text
+    assert "re-export" in text
+
+
+def test_every_bad_field_is_named_at_once() -> None:
+    with pytest.raises(ModelBundleError) as caught:
+        make_card(input_size=500, sha256="abc", colour="red")
+    assert all(f"  {name}: " in str(caught.value) for name in ("input_size", "sha256", "colour"))
+
+
+def test_replace_checks_the_copy() -> None:
+    card = make_card()
+    assert card.replace(version="2").version == "2" and card.version == "1"
+    assert card.replace(classes=["a", "b"]).classes == ("a", "b")
+    with pytest.raises(ModelBundleError, match="input_size"):
+        card.replace(input_size="512")
+    with pytest.raises(ValueError, match="frozen"):
+        card.version = "3"   # type: ignore[misc]
+
+
+def test_the_shipped_card_is_written_back_byte_for_byte(tmp_path: Path) -> None:
+    """Reading and saving a card changes no byte: its JSON is what tools and people diff."""
+    shipped = (DEFAULT_BUNDLE / "model.json").read_bytes()
+    save_card(load_card(DEFAULT_BUNDLE / "model.json"), tmp_path / "model.json")
+    assert (tmp_path / "model.json").read_bytes() == shipped
+    assert load_bundle(DEFAULT_BUNDLE).card == load_card(tmp_path / "model.json")
+
+
+def test_a_card_without_a_letterbox_stride_means_32_and_stays_without(tmp_path: Path) -> None:
+    old = {k: v for k, v in make_card().to_dict().items() if k != "letterbox_stride"}
+    card = card_from_dict(old)
+    assert card.letterbox_stride == 32
+    assert "letterbox_stride" not in card.to_dict()
+    assert "letterbox_stride" not in card.replace(version="2").to_dict()
+    save_card(card.replace(letterbox_stride=64), tmp_path / "model.json")
+    assert json.loads((tmp_path / "model.json").read_text())["letterbox_stride"] == 64
+    assert load_card(tmp_path / "model.json").letterbox_stride == 64
+    assert make_card(letterbox_stride=32).to_dict()["letterbox_stride"] == 32   # given: written
+
+
+def test_save_is_atomic(tmp_path: Path) -> None:
+    save_card(make_card(), tmp_path / "model.json")
+    with pytest.raises(TypeError):     # a value JSON cannot hold: nothing is replaced
+        save_card(make_card(metrics={"x": object()}), tmp_path / "model.json")
+    assert load_card(tmp_path / "model.json") == make_card(
+        created_at=load_card(tmp_path / "model.json").created_at)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]   # no temporary left
 
 
 def test_bad_json_is_reported(tmp_path: Path) -> None:

@@ -110,9 +110,7 @@ def copy_bundle(source: Path, target: Path, version: str) -> Path:
     target.mkdir(parents=True)
     (target / "model.onnx").write_bytes((source / "model.onnx").read_bytes())
     card = load_card(source / "model.json")
-    import dataclasses
-
-    save_card(dataclasses.replace(card, version=version), target / "model.json")
+    save_card(card.replace(version=version), target / "model.json")
     return target
 
 

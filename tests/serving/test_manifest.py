@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from xscreen.errors import XscreenError
-from xscreen.serving.manifest import Manifest, ManifestError, Money, Party, parse_manifest
+from xscreen.serving.errors import ManifestJsonError
+from xscreen.serving.manifest import (
+    Manifest,
+    ManifestError,
+    Money,
+    Party,
+    parse_manifest,
+    parse_manifest_data,
+    parse_manifest_text,
+)
 
 FULL: dict[str, Any] = {
     "declaration_id": "D1", "carrier": "PostNet", "platform": "ShopFast", "seller_id": "S9",
@@ -104,3 +113,49 @@ def test_hs_codes_keep_their_digits(code: str, stored: str, chapter: str) -> Non
 def test_well_formed_unknown_currency_is_accepted_here() -> None:
     manifest = parse_manifest({"declared_value": {"amount": 3, "currency": "QQQ"}})
     assert manifest.declared_value == Money(3.0, "QQQ")
+
+
+def test_every_bad_field_is_named() -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest({"item_count": "3", "shipper": {"phone": "1"}, "declared_weight_kg": -2})
+    message = str(caught.value)
+    assert caught.value.field == "shipper.phone"     # the first in the model's order
+    assert all(f"manifest field {name!r}" in message
+               for name in ("item_count", "shipper.phone", "declared_weight_kg"))
+    assert "known fields here: name, country, id, address" in message
+
+
+def test_built_in_code_the_manifest_is_checked_too() -> None:
+    assert Money(20, "usd") == Money(amount=20.0, currency="USD")
+    assert Manifest(shipper=Party(country=" de ")).shipper == Party(country="DE")
+    with pytest.raises(ValueError, match="currency"):
+        Money(20, "dollars")
+    with pytest.raises(ValueError, match="frozen"):
+        Manifest().carrier = "x"   # type: ignore[misc]
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n"])
+def test_an_absent_form_field_is_no_manifest(text: str | None) -> None:
+    assert parse_manifest_text(text) is None
+    assert parse_manifest_data(None) is None
+
+
+def test_the_form_field_and_stored_data_go_through_the_one_parse() -> None:
+    manifest = parse_manifest(FULL)
+    assert parse_manifest_text(json.dumps(FULL)) == manifest
+    assert parse_manifest_data(manifest.to_dict()) == manifest
+    with pytest.raises(ManifestJsonError, match=r"not valid JSON: .* at line 1 column") as broken:
+        parse_manifest_text('{"declaration_id": ')
+    assert broken.value.http_status == 422
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest_text('{"item_count": "three"}')
+    assert caught.value.field == "item_count" and caught.value.http_status == 422
+
+
+def test_the_service_delegates_to_the_manifest_module() -> None:
+    from xscreen.serving import service
+
+    assert service.parse_manifest_text(json.dumps(FULL)) == parse_manifest(FULL)
+    assert service.parse_manifest_data(None) is None
+    with pytest.raises(ManifestError, match="'colour'"):
+        service.parse_manifest_data({"colour": "red"})

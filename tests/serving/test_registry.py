@@ -5,7 +5,6 @@ load drops no request, and rolling back gives the previous version's answers exa
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import tempfile
@@ -34,6 +33,7 @@ from xscreen.cli import main
 from xscreen.models.card import file_sha256, load_card, save_card
 from xscreen.serving import store
 from xscreen.serving.app import create_app
+from xscreen.serving.registry import ModelRegistry
 
 PNG = png_bytes(scan_rgb(seed=3))
 PASSED = {"verdict": "better", "promotable": True, "reasons": ["gold on new: +0.5"],
@@ -64,8 +64,8 @@ def bundle(root: Path, version: str, seed: int = 1, **lineage: Any) -> Path:
     """A bundle of seed ``seed``'s graph under ``version`` with ``lineage`` in its card."""
     root.mkdir(parents=True)
     (root / "model.onnx").write_bytes(seeded_graph(seed).read_bytes())
-    card = dataclasses.replace(load_card(real_bundle() / "model.json"), version=version,
-                               sha256=file_sha256(root / "model.onnx"), lineage=lineage)
+    card = load_card(real_bundle() / "model.json").replace(
+        version=version, sha256=file_sha256(root / "model.onnx"), lineage=lineage)
     save_card(card, root / "model.json")
     return root
 
@@ -77,8 +77,7 @@ def corrupt(root: Path, version: str) -> Path:
     data = (root / "model.onnx").read_bytes()
     (root / "model.onnx").write_bytes(data[: len(data) // 2])
     card = load_card(root / "model.json")
-    save_card(dataclasses.replace(card, sha256=file_sha256(root / "model.onnx")),
-              root / "model.json")
+    save_card(card.replace(sha256=file_sha256(root / "model.onnx")), root / "model.json")
     return root
 
 
@@ -268,3 +267,36 @@ def test_activation_under_a_steady_load_drops_no_request(tmp_path: Path) -> None
         assert versions == {"test-1", "child-1"}
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("failing_write", [1, 2])   # history.json's, then active.json's
+def test_a_failed_activation_write_leaves_the_files_as_they_were(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_write: int) -> None:
+    """The registry's files are written through xscreen.fileio.atomic_writer: a write that
+    fails (a full disk) leaves the previous file whole and no temporary behind."""
+    import xscreen.fileio
+
+    registry = ModelRegistry(tmp_path / "models")
+    for version in ("v1", "v2"):
+        registry.add(bundle(tmp_path / version, version), force=True)
+    registry.activate("v1", force=True)
+    before = {name: (registry.root / name).read_bytes()
+              for name in ("active.json", "history.json")}
+    writes = []
+
+    def fsync(descriptor: int) -> None:
+        writes.append(descriptor)
+        if len(writes) == failing_write:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(xscreen.fileio.os, "fsync", fsync)
+    with pytest.raises(OSError, match="No space"):
+        registry.activate("v2", force=True)
+    assert registry.active_version() == "v1"
+    assert (registry.root / "active.json").read_bytes() == before["active.json"]
+    if failing_write == 1:
+        assert (registry.root / "history.json").read_bytes() == before["history.json"]
+    assert not [p.name for p in registry.root.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    registry.activate("v2", force=True)
+    assert registry.active_version() == "v2" and registry.previous_version() == "v1"
