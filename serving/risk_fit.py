@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.stats import rankdata
 
 from xscreen.errors import XscreenError
 from xscreen.serving.risk import RiskConfig, factor_weight
@@ -175,22 +176,14 @@ def _nonnegative_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray
 
 
 def roc_auc(scores: Sequence[float], truth: Sequence[bool] | np.ndarray) -> float:
-    """ROC AUC by the rank-sum formula, ties counted one half (NaN with one outcome only)."""
+    """ROC AUC by the rank-sum (Mann-Whitney U) formula, ties counted one half (NaN with one
+    outcome only): the share of (confirmed, cleared) pairs the scores put in the right order."""
     score = np.asarray(scores, np.float64)
     positive = np.asarray(truth, bool)
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         return math.nan
-    order = np.argsort(score, kind="mergesort")
-    ranks = np.empty(len(score), np.float64)
-    sorted_scores = score[order]
-    start = 0
-    while start < len(score):
-        end = start
-        while end + 1 < len(score) and sorted_scores[end + 1] == sorted_scores[start]:
-            end += 1
-        ranks[order[start:end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
+    ranks = rankdata(score)          # tied scores share their average rank
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 

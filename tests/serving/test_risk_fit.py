@@ -86,19 +86,20 @@ def test_factor_weight_lookup() -> None:
     assert factor_weight(weights, "origin") == 1.0
 
 
-@pytest.mark.parametrize(("weights", "key"), [
-    ({"detection.knife": 1.0}, "factor_weights.detection.knife"),
-    ({"party_history.cousin": 1.0}, "factor_weights.party_history.cousin"),
-    ({"colour": 1.0}, "factor_weights.colour"),
-    ({"origin.XA": 1.0}, "factor_weights.origin.XA"),
+@pytest.mark.parametrize(("weights", "field"), [
+    ({"detection.knife": 1.0}, "factor_weights.detection.knife.[key]"),
+    ({"party_history.cousin": 1.0}, "factor_weights.party_history.cousin.[key]"),
+    ({"colour": 1.0}, "factor_weights.colour.[key]"),
+    ({"origin.XA": 1.0}, "factor_weights.origin.XA.[key]"),
+    ({"unknown_codes": 1.0}, "factor_weights.unknown_codes.[key]"),   # a section, no factor
     ({"detection": -0.5}, "factor_weights.detection"),
     ({"detection": "high"}, "factor_weights.detection"),
     ([1, 2], "factor_weights"),
 ])
-def test_bad_factor_weights_are_named(weights: Any, key: str) -> None:
+def test_bad_factor_weights_are_named(weights: Any, field: str) -> None:
     with pytest.raises(RiskConfigError) as caught:
         weighted_config(weights)
-    assert caught.value.key == key
+    assert f"\n  {field}: " in str(caught.value)
 
 
 def test_weights_keep_the_score_monotonic() -> None:
@@ -197,6 +198,29 @@ def test_fit_refuses_what_cannot_be_fitted(rows: list[Labelled], words: str) -> 
 ])
 def test_roc_auc_hand_checked(scores: list[float], truth: list[int], auc: float) -> None:
     assert roc_auc(scores, [bool(t) for t in truth]) == pytest.approx(auc)
+
+
+def pairs_auc(scores: np.ndarray, truth: np.ndarray) -> float:
+    """ROC AUC by brute force: over every (positive, negative) pair, 1 when the positive scores
+    higher, 1/2 on a tie."""
+    positives, negatives = scores[truth], scores[~truth]
+    wins = sum(float(p > n) + 0.5 * float(p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_roc_auc_counts_pairs_ties_included(seed: int) -> None:
+    """The rank-sum AUC (scipy's average ranks) equals the pair count exactly, with many ties
+    (scores drawn from a few values, as points sums are), and is NaN with one outcome."""
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        size = int(rng.integers(2, 40))
+        scores = rng.integers(0, int(rng.integers(1, 6)), size).astype(np.float64) * 2.5
+        truth = rng.random(size) < 0.4
+        if truth.all() or not truth.any():
+            assert np.isnan(roc_auc(scores, truth))
+            continue
+        assert roc_auc(scores, truth) == pairs_auc(scores, truth)
 
 
 # --- through the service and the CLI ---------------------------------------------------------
@@ -301,4 +325,4 @@ def test_serve_and_check_refuse_a_bad_risk_config(tmp_path: Path, text: str, wor
     assert cli.main(["serve", "--home", str(tmp_path / "home"), "--risk-config", str(path)]) != 0
     assert words in capsys.readouterr().err
     assert cli.main(["risk", "check", str(tmp_path / "missing.yaml")]) != 0
-    assert "cannot be read" in capsys.readouterr().err
+    assert "cannot read configuration" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from xscreen import CLASSES
 from xscreen.serving.manifest import Manifest
@@ -18,7 +19,11 @@ from xscreen.serving.risk import (
     party_keys,
     risk,
 )
-from xscreen.serving.scenarios import ScenarioConfig, generate, misspell
+
+scenarios = load_benchmark("scenarios")   # benchmarks/scenarios.py (not a package)
+ScenarioConfig = scenarios.ScenarioConfig
+generate = scenarios.generate
+misspell = scenarios.misspell
 
 CONFIG = load_risk_config()
 SCENARIO = generate(ScenarioConfig(parcels=120, with_scans=False, missing_field_share=0.3), 5)
