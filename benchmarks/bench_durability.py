@@ -10,8 +10,18 @@ whether every 201's scan id is among them, duplicates (scans sharing a key), sca
 unscreened, and p50/p99 latency of the 201s. Exit status 1 when a 201 was lost or a duplicate
 found (issue 21).
 
+Then, on the restarted service, overload (``--overload-seconds``, 0 to skip): the sustainable
+rate is measured closed-loop (``--uploaders`` clients, each sending its next scan when the last
+is answered, so the queue never holds more than they do); then scans are offered open-loop
+(sent on a fixed schedule, never waiting for answers) at that rate and at twice it, each for
+``--overload-seconds``. For each it prints sent, 201s, 503s (and how many carried Retry-After),
+other statuses and p50/p99 latency of the 201s, timed from each request's scheduled moment (a
+late send counts against the service, not for it). Exit status 1 when the 2x phase answered
+anything but 201 and 503 with Retry-After, or no 503 at all (the queue then grew unbounded).
+
     python benchmarks/bench_durability.py [--uploaders 4] [--seconds 60] [--max-requests 5000]
         [--model models/default] [--database-url postgresql+psycopg://...] [--json out.json]
+        [--overload-seconds 20] [--max-queue 32]
 
 Loopback only; bounded in time (``--seconds`` plus a retry deadline) and in count.
 Each scan's ``scanner_id`` is its Idempotency-Key (the API does not return the key), so two
@@ -23,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import json
 import os
 import signal
@@ -59,11 +70,20 @@ class Service(Server):
     """``xscreen serve`` in a subprocess on a fixed port; can be killed and restarted."""
 
     def __init__(self, home: Path, model: Path, port: int, database_url: str = "",
-                 threads: int = 1) -> None:
+                 threads: int = 1, max_queue: int | None = None) -> None:
         env = {"XSCREEN_HOME": str(home), "XSCREEN_ORT_THREADS": str(threads)}
         if database_url:
             env["XSCREEN_DATABASE_URL"] = database_url
-        super().__init__(model, home, threads, port=port, env=env, ready_timeout=120)
+        if max_queue:
+            env["XSCREEN_MAX_QUEUE"] = str(max_queue)
+        try:
+            super().__init__(model, home, threads, port=port, env=env, ready_timeout=300)
+        except StopIteration:   # no first-start admin key printed: the database has keys
+            self.process.kill()
+            self.process.wait(timeout=30)
+            raise RuntimeError("the database already holds API keys, so the service printed "
+                               "no admin key: pass an empty database with --database-url "
+                               "(dropdb and createdb it)") from None
         self.restarts = 0
 
     def kill_and_restart(self) -> float:
@@ -207,20 +227,133 @@ def summarise(ledger: Ledger, scans: list[dict[str, Any]], restarts: int,
     }
 
 
+# -- overload: the sustainable rate, then open-loop at 1x and 2x of it --------------------------
+
+@dataclass
+class Timed:
+    """One open-loop request: its status (0: no answer), whether a 503 carried Retry-After,
+    seconds from its scheduled moment to the answer, and how late it was sent."""
+
+    status: int
+    retry_after: bool
+    seconds: float
+    late_s: float
+
+
+def closed_loop_rate(url: str, api_key: str, run: str, clients: int,
+                     seconds: float) -> dict[str, Any]:
+    """Scans per second the service completes with ``clients`` senders, each waiting for its
+    answer before the next (the queue holds at most ``clients``): the sustainable rate."""
+    ledger = Ledger()
+    stop_at = time.monotonic() + seconds
+    workers = [threading.Thread(target=uploader, args=(url, api_key, run, ledger, stop_at,
+                                                       10**9, stop_at)) for _ in range(clients)]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.monotonic() - started
+    created = [o.seconds for o in ledger.outcomes if o.status == 201]
+    return {"clients": clients, "seconds": round(elapsed, 1), "status_201": len(created),
+            "rate_per_s": round(len(created) / elapsed, 2),
+            **(percentiles(created) if created else {"p50_ms": None, "p99_ms": None})}
+
+
+def open_loop(url: str, api_key: str, run: str, rate: float, seconds: float,
+              senders: int = 128) -> list[Timed]:
+    """Offer ``rate`` scans per second for ``seconds`` on a fixed schedule, each sent by a pool
+    thread without waiting for earlier answers; no retries."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
+    count = max(1, int(rate * seconds))
+    images = [distinct_png(index, run) for index in range(count)]   # no encoding on schedule
+    start = time.monotonic() + 0.2
+
+    def send(index: int, scheduled: float) -> Timed:
+        if not hasattr(local, "http"):
+            local.http = httpx.Client(base_url=url, timeout=60,
+                                      headers={"Authorization": f"Bearer {api_key}"})
+            clients.append(local.http)
+        late = time.monotonic() - scheduled
+        key = f"{run}-{index:06d}"
+        try:
+            response = local.http.post("/v1/scans", headers={"Idempotency-Key": key},
+                                       data={"scanner_id": key},
+                                       files={"image": ("scan.png", images[index], "image/png")})
+        except httpx.TransportError:
+            return Timed(0, False, time.monotonic() - scheduled, late)
+        return Timed(response.status_code, "Retry-After" in response.headers,
+                     time.monotonic() - scheduled, late)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(senders) as pool:
+            futures = []
+            for index in range(count):
+                scheduled = start + index / rate
+                time.sleep(max(0.0, scheduled - time.monotonic()))
+                futures.append(pool.submit(send, index, scheduled))
+            return [future.result() for future in futures]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def summarise_open_loop(rate: float, answers: list[Timed]) -> dict[str, Any]:
+    """Counts by status, Retry-After on the 503s, and latency of the 201s."""
+    statuses = collections.Counter(a.status for a in answers)
+    created = [a.seconds for a in answers if a.status == 201]
+    return {
+        "offered_rate_per_s": round(rate, 2), "sent": len(answers),
+        "status_201": statuses.get(201, 0), "status_503": statuses.get(503, 0),
+        "status_503_with_retry_after": sum(a.status == 503 and a.retry_after for a in answers),
+        "other_statuses": {str(k): v for k, v in statuses.items() if k not in (201, 503)},
+        "late_sends": sum(a.late_s > 0.05 for a in answers),
+        **(percentiles(created) if created else {"p50_ms": None, "p99_ms": None}),
+    }
+
+
+def run_overload(url: str, api_key: str, clients: int, seconds: float,
+                 min_requests: int = 0) -> dict[str, Any]:
+    """The sustainable rate, then open-loop at that rate and at twice it; each open-loop phase
+    lasts ``seconds``, or longer where twice the rate would send fewer than ``min_requests`` in
+    that time (on a slow or loaded machine a short phase fits in the queue and proves nothing)."""
+    run = uuid.uuid4().hex[:12]
+    sustainable = closed_loop_rate(url, api_key, run + "c", clients, seconds)
+    rate = max(0.5, sustainable["rate_per_s"])
+    phase_s = max(seconds, min_requests / (2 * rate))
+    at_1x = summarise_open_loop(rate, open_loop(url, api_key, run + "a", rate, phase_s))
+    at_2x = summarise_open_loop(2 * rate, open_loop(url, api_key, run + "b", 2 * rate, phase_s))
+    return {"seconds_each": round(phase_s, 1), "closed_loop": sustainable, "open_loop_1x": at_1x,
+            "open_loop_2x": at_2x, "overload_ok": overload_ok(at_2x)}
+
+
+def overload_ok(at_2x: dict[str, Any]) -> bool:
+    """At twice the sustainable rate the service refused some (the queue is bounded), each
+    refusal a 503 with Retry-After, and answered nothing else but 201."""
+    return (at_2x["status_503"] > 0 and not at_2x["other_statuses"]
+            and at_2x["status_503_with_retry_after"] == at_2x["status_503"])
+
+
 def run_benchmark(uploaders: int, seconds: float, max_requests: int, model: Path,
                   database_url: str = "", home: Path | None = None,
-                  retry_s: float = 60) -> dict[str, Any]:
-    """Start the service, load it, kill -9 and restart it at half time, and summarise."""
+                  retry_s: float = 60, overload_seconds: float = 0,
+                  max_queue: int | None = None) -> dict[str, Any]:
+    """Start the service, load it, kill -9 and restart it at half time, and summarise; then,
+    with ``overload_seconds``, the overload phases on the restarted service."""
     for name, value in (("--uploaders", uploaders), ("--seconds", seconds),
-                        ("--max-requests", max_requests)):
+                        ("--max-requests", max_requests),
+                        ("--max-queue", 1 if max_queue is None else max_queue)):
         if value <= 0:
             raise ValueError(f"{name} must be positive, got {value}")
+    if overload_seconds < 0:
+        raise ValueError(f"--overload-seconds must be 0 (skip) or more, got {overload_seconds}")
     if not (model / "model.onnx").is_file():
         raise ValueError(f"--model {model} is not a model bundle (no model.onnx): pass a bundle "
                          "folder such as models/default")
     run = uuid.uuid4().hex[:12]
     home = home or Path(tempfile.mkdtemp(prefix="xscreen-durability-"))
-    service = Service(home, model, free_port(), database_url)
+    service = Service(home, model, free_port(), database_url, max_queue=max_queue)
     ledger = Ledger()
     started = time.monotonic()
     stop_at = started + seconds
@@ -235,12 +368,16 @@ def run_benchmark(uploaders: int, seconds: float, max_requests: int, model: Path
         for worker in workers:
             worker.join()
         scans = wait_screened(service.url, service.key, run)
+        overload = (run_overload(service.url, service.key, uploaders, overload_seconds,
+                                 min_requests=4 * (max_queue or 32))
+                    if overload_seconds else None)
     finally:
         service.stop()
     return {"uploaders": uploaders, "seconds": seconds, "model": str(model),
             "database": "postgresql" if database_url else "sqlite", "cpus": os.cpu_count(),
-            "load_average": round(os.getloadavg()[0], 2),
-            **summarise(ledger, scans, service.restarts, restart_s)}
+            "load_average": round(os.getloadavg()[0], 2), "max_queue": max_queue or "default",
+            **summarise(ledger, scans, service.restarts, restart_s),
+            **({"overload": overload} if overload else {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,14 +389,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="",
                         help="PostgreSQL URL (default: SQLite in the temporary home)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--overload-seconds", type=float, default=20.0,
+                        help="each overload phase this long (0: skip them)")
+    parser.add_argument("--max-queue", type=int, help="the service's XSCREEN_MAX_QUEUE")
     args = parser.parse_args(argv)
     results = run_benchmark(args.uploaders, args.seconds, args.max_requests, args.model,
-                            args.database_url)
+                            args.database_url, overload_seconds=args.overload_seconds,
+                            max_queue=args.max_queue)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     ok = results["lost_201s"] == 0 and results["duplicates"] == 0
     print("PASS: no 201 lost, no duplicate" if ok else "FAIL: a 201 was lost or duplicated")
+    if "overload" in results:
+        bounded = results["overload"]["overload_ok"]
+        ok = ok and bounded
+        print("PASS: at 2x the sustainable rate, only 201 and 503 with Retry-After" if bounded
+              else "FAIL: at 2x the sustainable rate the service did not refuse, or refused "
+                   "without Retry-After, or answered another status")
     return 0 if ok else 1
 
 

@@ -27,15 +27,20 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably; returns its SHA-256 (a second put of the same bytes is free)."""
+        return self.put_new(data)[0]
+
+    def put_new(self, data: bytes) -> tuple[str, bool]:
+        """:meth:`put`, and whether this call wrote the blob (False: it was stored already), so
+        a caller whose database row then fails knows which blobs it alone made."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.is_file():
-            return digest
+            return digest, False
         target.parent.mkdir(exist_ok=True)
         with atomic_writer(target) as out:
             out.write(data)
         _fsync_dir(target.parent)
-        return digest
+        return digest, True
 
     def get(self, digest: str) -> bytes:
         path = self.path(digest)

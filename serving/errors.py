@@ -100,3 +100,65 @@ class OverloadedError(XscreenError):
     def headers(self) -> dict[str, str]:
         """The response headers the problem handler adds (RFC 9110 section 10.2.3)."""
         return {"Retry-After": str(self.retry_after_s)}
+
+
+# -- the database -------------------------------------------------------------------------------
+
+# Seconds a client waits before retrying when the database is unreachable: the engine checks each
+# pooled connection before use (pool_pre_ping), so the first request after the database is back
+# succeeds; a restart of PostgreSQL takes a few seconds.
+DATABASE_RETRY_AFTER_S = 3
+
+
+class DatabaseUnavailableError(XscreenError):
+    """The database cannot be reached or dropped the connection (restarting, down, the pool
+    exhausted): 503 with ``Retry-After``; the service reconnects by itself."""
+
+    http_status = 503
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers the problem handler adds (RFC 9110 section 10.2.3)."""
+        return {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+
+
+class DatabaseFullError(XscreenError):
+    """The database has no room to grow (PostgreSQL cannot extend a file, SQLite is full):
+    507 Insufficient Storage, as for a full disk."""
+
+    http_status = 507
+
+
+# What a full database says: PostgreSQL's SQLSTATE 53100 (disk_full: "could not extend file"),
+# SQLite's SQLITE_FULL (13: "database or disk is full"); the texts for drivers that give no code.
+POSTGRES_DISK_FULL = "53100"
+SQLITE_FULL = 13
+DATABASE_FULL_TEXTS = ("could not extend file", "database or disk is full",
+                       "no space left on device")
+
+
+def database_problem(error: BaseException) -> XscreenError | None:
+    """The domain error for a failure of the database itself (``error`` raised by SQLAlchemy):
+    :class:`DatabaseFullError` when it is out of space, :class:`DatabaseUnavailableError` when
+    the connection failed (``OperationalError``, ``InterfaceError``, ``DisconnectionError``, a
+    pool timeout); None for anything else (a constraint, a bug in a query), which stays a 500."""
+    from sqlalchemy import exc
+
+    if not isinstance(error, exc.SQLAlchemyError):
+        return None
+    cause = getattr(error, "orig", None)
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    text = str(cause if cause is not None else error).lower()
+    if (code == POSTGRES_DISK_FULL or getattr(cause, "sqlite_errorcode", None) == SQLITE_FULL
+            or any(words in text for words in DATABASE_FULL_TEXTS)):
+        return DatabaseFullError(
+            "the service's database is full, so nothing of this request was stored; retry once "
+            "an operator has freed space (same Idempotency-Key)")
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.DisconnectionError
+                  | exc.TimeoutError):
+        # the driver's words name hosts and ports: they go to the log, not to the client
+        return DatabaseUnavailableError(
+            "the service's database is unavailable (restarting or unreachable); retry after "
+            f"{DATABASE_RETRY_AFTER_S} seconds with the same Idempotency-Key: a scan stored "
+            "before the failure is then returned and screened, never stored twice")
+    return None

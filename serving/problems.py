@@ -1,6 +1,7 @@
 """Every error response in one place: domain exceptions (``XscreenError`` and its subclasses,
 each with its ``http_status``), request validation and framework errors become
-``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``, ``detail``)."""
+``application/problem+json`` (RFC 9457: ``type``, ``title``, ``status``, ``detail``); so do
+a full disk (507) and a database that is down (503 with Retry-After) or full (507)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from xscreen.errors import XscreenError
+from xscreen.serving.errors import DatabaseFullError, database_problem
 
 log = logging.getLogger("xscreen.serving")
 PROBLEM_TYPE = "https://xscreen.dev/problems/"
@@ -62,6 +65,21 @@ async def _os_error(request: Request, error: Exception) -> JSONResponse:
     return _counted(request, 507, "the service's storage is full, so nothing of this request "
                     "was stored; retry once an operator has freed space (same Idempotency-Key)",
                     "insufficient-storage")
+
+
+async def _database(request: Request, error: Exception) -> JSONResponse:
+    """A database that is down or restarting is 503 with Retry-After, one that is full 507
+    (:func:`~xscreen.serving.errors.database_problem`); any other database error is a bug: 500."""
+    domain = database_problem(error)
+    if domain is None:
+        return await _unexpected(request, error)
+    cause = getattr(error, "orig", None) or error
+    words = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    # one line, no traceback: an outage fails every request, and the cause is the same
+    log.error("database %s on %s %s: %s",
+              "full" if isinstance(domain, DatabaseFullError) else "unavailable",
+              request.method, request.url.path, words)
+    return await _domain(request, domain)
 
 
 # Where a validation error lies decides its status (RFC 9110 15.5.1 and 15.5.21): a bad query
@@ -140,4 +158,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OSError, _os_error)
+    app.add_exception_handler(SQLAlchemyError, _database)
     app.add_exception_handler(Exception, _unexpected)

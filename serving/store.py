@@ -33,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -60,6 +61,12 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Added after the first release (make_engine adds them to older databases). A key is
+    # refused from revoked_at on, and from expires_at on when it has one; last_used_at is
+    # kept to the minute (serving/keys.py says why). The row stays: scans and verdicts name it.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Scan(Base):
@@ -147,13 +154,23 @@ class ServiceSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# A request must not hang while the database is down: connecting gives up after this long, and
+# so does waiting for a free pooled connection; then the request is answered 503 + Retry-After.
+CONNECT_TIMEOUT_S = 3
+POOL_TIMEOUT_S = 5
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, full fsync on commit and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, full fsync on commit and a busy timeout. A
+    server's pooled connections are tested before each use (``pool_pre_ping``), so after it
+    restarts the first request gets a fresh connection instead of a dead one."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.startswith("postgres") else {}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               pool_timeout=POOL_TIMEOUT_S, connect_args=connect_args)
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
     return engine
@@ -163,6 +180,9 @@ def make_engine(url: str) -> Engine:
 # tables only, so each is added (nullable, portable DDL) where it is missing: no migration tool.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("scans", "request_sha256", "VARCHAR(64)"),
+    ("api_keys", "revoked_at", "TIMESTAMP WITH TIME ZONE"),
+    ("api_keys", "expires_at", "TIMESTAMP WITH TIME ZONE"),
+    ("api_keys", "last_used_at", "TIMESTAMP WITH TIME ZONE"),
 )
 
 
@@ -210,21 +230,60 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(sessions: sessionmaker[Session], role: str, name: str = "") -> str:
+def create_key(sessions: sessionmaker[Session], role: str, name: str = "",
+               expires_at: datetime | None = None) -> str:
     """Store a new key of ``role`` (hashed) and return the key itself, shown only this once."""
+    return insert_key(sessions, role, name, expires_at)[1]
+
+
+def insert_key(sessions: sessionmaker[Session], role: str, name: str = "",
+               expires_at: datetime | None = None,
+               created_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Store a new key (named ``name``, else after its role) and return its row and the key."""
     from xscreen.errors import UsageError
 
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(name=name or role, role=role, key_hash=hash_key(key), expires_at=expires_at,
+                 created_at=created_at or utcnow())
     with sessions.begin() as session:
-        session.add(ApiKey(name=name or role, role=role, key_hash=hash_key(key)))
-    return key
+        session.add(row)
+    return row, key
 
 
 def find_key(sessions: sessionmaker[Session], key: str) -> ApiKey | None:
+    """The row of ``key`` (found by its hash: an index lookup, no comparison of secrets)."""
     with sessions() as session:
         return session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+
+
+def get_key(sessions: sessionmaker[Session], key_id: int) -> ApiKey | None:
+    with sessions() as session:
+        return session.get(ApiKey, key_id)
+
+
+def list_keys(sessions: sessionmaker[Session], name: str | None = None) -> list[ApiKey]:
+    """Every key (or those named ``name``), oldest first, revoked ones included."""
+    query = select(ApiKey).order_by(ApiKey.id)
+    if name is not None:
+        query = query.where(ApiKey.name == name)
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
+def revoke_key(sessions: sessionmaker[Session], key_id: int, when: datetime) -> ApiKey | None:
+    """Mark the key revoked at ``when`` unless it already is (the first revocation's time
+    stays); its row after, or None when there is no such key."""
+    with sessions.begin() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                        .values(revoked_at=when))
+    return get_key(sessions, key_id)
+
+
+def record_key_use(sessions: sessionmaker[Session], key_id: int, when: datetime) -> None:
+    with sessions.begin() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
 
 
 def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:

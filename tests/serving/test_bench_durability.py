@@ -55,6 +55,8 @@ def test_summary_reports_a_lost_201_and_a_duplicate() -> None:
     ({"uploaders": 0}, "--uploaders must be positive"),
     ({"seconds": -1}, "--seconds must be positive"),
     ({"model": Path("/nonexistent")}, "is not a model bundle"),
+    ({"overload_seconds": -1}, "--overload-seconds must be 0"),
+    ({"max_queue": 0}, "--max-queue must be positive"),
 ])
 def test_bad_arguments_are_refused_with_the_fix(arguments: dict[str, object],
                                                 words: str) -> None:
@@ -62,3 +64,55 @@ def test_bad_arguments_are_refused_with_the_fix(arguments: dict[str, object],
     values = {"uploaders": 2, "seconds": 1, "max_requests": 10, "model": MODEL, **arguments}
     with pytest.raises(ValueError, match=words):
         bench.run_benchmark(**values)
+
+
+# -- overload ---------------------------------------------------------------------------------
+
+def timed(bench: ModuleType, status: int, seconds: float, retry_after: bool = False) -> Any:
+    return bench.Timed(status, retry_after, seconds, 0.0)
+
+
+def test_open_loop_summary_counts_statuses_and_retry_after() -> None:
+    bench = load_benchmark("bench_durability")
+    answers = ([timed(bench, 201, 0.1 * i) for i in range(1, 11)]
+               + [timed(bench, 503, 0.01, True)] * 3 + [timed(bench, 503, 0.01)]
+               + [timed(bench, 500, 0.2), timed(bench, 0, 60)])
+    summary = bench.summarise_open_loop(10.0, answers)
+    assert summary["sent"] == 16 and summary["status_201"] == 10
+    assert summary["status_503"] == 4 and summary["status_503_with_retry_after"] == 3
+    assert summary["other_statuses"] == {"500": 1, "0": 1}
+    assert summary["p50_ms"] == pytest.approx(550.0) and summary["p99_ms"] == 1000.0
+    assert not bench.overload_ok(summary)          # a 500, a lost answer, a bare 503
+
+
+@pytest.mark.parametrize(("statuses", "ok"), [
+    ([(201, False), (503, True)], True),
+    ([(201, False)], False),                       # never refused: the queue grew instead
+    ([(201, False), (503, False)], False),         # refused without Retry-After
+    ([(201, False), (503, True), (429, True)], False),
+])
+def test_overload_passes_only_on_201_and_503_with_retry_after(
+        statuses: list[tuple[int, bool]], ok: bool) -> None:
+    bench = load_benchmark("bench_durability")
+    answers = [timed(bench, status, 0.1, retry) for status, retry in statuses]
+    assert bench.overload_ok(bench.summarise_open_loop(1.0, answers)) is ok
+
+
+@pytest.mark.slow
+def test_twice_the_sustainable_rate_is_refused_with_503_and_bounded(tmp_path: Path) -> None:
+    bench = load_benchmark("bench_durability")
+    service = bench.Service(tmp_path / "home", MODEL, bench.free_port(), max_queue=4)
+    try:
+        # at least 4 queues' worth at twice the rate: some must be refused however slow the machine
+        results = bench.run_overload(service.url, service.key, clients=4, seconds=3,
+                                     min_requests=16)
+    finally:
+        service.stop()
+    assert results["closed_loop"]["rate_per_s"] > 0
+    at_1x, at_2x = results["open_loop_1x"], results["open_loop_2x"]
+    assert at_2x["sent"] >= 2 * at_1x["sent"] - 2          # twice the offer, on schedule
+    assert at_2x["status_503"] > 0 and results["overload_ok"], at_2x
+    assert at_2x["status_201"] > 0
+    # accepted scans wait behind at most max_queue others: bounded, not growing with the offer
+    bound_s = 4 / results["closed_loop"]["rate_per_s"] + 5
+    assert at_2x["p99_ms"] < bound_s * 1000, (at_2x, results["closed_loop"])

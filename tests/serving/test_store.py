@@ -68,13 +68,14 @@ def test_scan_lifecycle_and_party_history(tmp_path: Path, database_url: str) -> 
         service.load_initial_model()
         me = _admin(service)
         manifest = '{"shipper": {"name": "Acme Trading Ltd"}, "platform": "ShopCo"}'
-        scan, created = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
-        again, created_again = service.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
+        scan, created = service.screening.submit(Upload(image=PNG), manifest, "lane-1", "k1", me)
+        again, created_again = service.screening.submit(Upload(image=PNG), manifest, "lane-1",
+                                                        "k1", me)
         assert created and not created_again and again["id"] == scan["id"]
         assert scan["status"] == "screened" and scan["manifest"]["platform"] == "ShopCo"
         assert service.history.parcels_seen("shipper:acme trading") == 1
         assert service.history.seizures(["shipper:acme trading"]) == []
-        service.verdict(scan["id"], "threat_confirmed", None, "seized", me)
+        service.scans.verdict(scan["id"], "threat_confirmed", None, "seized", me)
         records = service.history.seizures(["shipper:acme tradin"])   # a spelling variant
         assert [r.scan_id for r in records] == [scan["id"]]
         assert service.history.seizures(["consignee:acme trading"]) == []
@@ -98,10 +99,10 @@ def test_verdicts_are_kept_and_the_latest_counts(tmp_path: Path, database_url: s
         service.load_initial_model()
         me = _admin(service)
         manifest = '{"shipper": {"name": "Harrier Verdict Freight"}}'
-        scan, _ = service.submit(Upload(image=PNG), manifest, None, None, me)
+        scan, _ = service.screening.submit(Upload(image=PNG), manifest, None, None, me)
         for number, decision in enumerate(decisions):
-            service.verdict(scan["id"], decision, None, f"look {number}", me)
-        history = service.verdict_history(scan["id"], me)
+            service.scans.verdict(scan["id"], decision, None, f"look {number}", me)
+        history = service.scans.verdict_history(scan["id"], me)
         assert [(v["decision"], v["note"]) for v in history] == [
             (decision, f"look {number}") for number, decision in enumerate(decisions)]
         assert service.scan_dict(scan["id"])["verdict"] == history[-1]
@@ -177,7 +178,7 @@ def test_a_retry_screens_a_scan_stored_but_never_screened(tmp_path: Path) -> Non
         me = _admin(service)
         upload = Upload(image=PNG)
         scan_id = service._store(upload, decode_upload(upload), None, None, "retry-1", me)
-        scan, created = service.submit(upload, None, None, "retry-1", me)
+        scan, created = service.screening.submit(upload, None, None, "retry-1", me)
         assert not created and scan["id"] == scan_id and scan["status"] == "screened"
     finally:
         service.close()

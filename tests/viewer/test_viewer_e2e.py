@@ -30,10 +30,10 @@ from viewer_support import (
     browser,
     create_keys,
     decode_png,
-    delete_key,
     fixed_bundle,
     png_bytes,
     require_chromium,
+    revoke_key,
     submit,
     swatch_scan,
     swatches,
@@ -461,11 +461,17 @@ def test_a_revoked_key_returns_to_sign_in_and_keeps_the_verdict(
     page = new_page()
     sign_in(page, site, "omar")
     open_scan(page, site, "d")
-    delete_key(site.home, site.keys["omar"])                    # revoked mid-session
-    page.keyboard.press("c")
+    revoked = revoke_key(site.server.url, site.keys["admin"], "omar")     # mid-session
+    assert revoked["state"] == "revoked"
+    page.keyboard.press("c")                                    # the very next request: 401
     page.wait_for_selector("#signin-view:not([hidden])")
     notice = page.inner_text("#signin-notice")
     assert "session ended" in notice and "CN22-1004" in notice and "kept" in notice
+    assert "this API key was revoked" in notice                 # the viewer says why
+    page.fill("#signin-key", site.keys["omar"])                 # and it stays refused
+    page.press("#signin-key", "Enter")
+    page.wait_for_selector("#signin-error:not([hidden])")
+    assert "not accepted: this API key was revoked" in page.inner_text("#signin-error")
     assert site.scan("d")["verdict"] is None
     assert page.evaluate("JSON.parse(sessionStorage.getItem('xscreen.pendingVerdict'))"
                          ".body.decision") == "cleared"

@@ -95,17 +95,16 @@ def create_keys(home: Path, names: dict[str, str]) -> dict[str, str]:
         engine.dispose()
 
 
-def delete_key(home: Path, key: str) -> None:
-    """Revoke a key the hard way (the service has no revocation yet): delete its row."""
-    from sqlalchemy import delete
-
-    engine = store.make_engine(f"sqlite:///{(home / 'xscreen.db').resolve()}")
-    try:
-        with store.session_factory(engine).begin() as session:
-            session.execute(delete(store.ApiKey).where(
-                store.ApiKey.key_hash == store.hash_key(key)))
-    finally:
-        engine.dispose()
+def revoke_key(url: str, admin_key: str, name: str) -> dict[str, Any]:
+    """Revoke the key named ``name`` as an admin does, over the API (GET /v1/keys finds its
+    id, POST /v1/keys/{id}/revoke revokes it); returns the revoked key as listed."""
+    listed = httpx.get(url + "/v1/keys", headers=bearer(admin_key), timeout=30)
+    assert listed.status_code == 200, listed.text
+    [key_id] = [key["id"] for key in listed.json() if key["name"] == name]
+    revoked = httpx.post(f"{url}/v1/keys/{key_id}/revoke", headers=bearer(admin_key), timeout=30)
+    assert revoked.status_code == 200, revoked.text
+    body: dict[str, Any] = revoked.json()
+    return body
 
 
 class LiveServer(ConftestLiveServer):
