@@ -1,6 +1,6 @@
 """Does fusing the X-ray with the manifest find more contraband than either alone? (issue 5)
 
-A synthetic parcel stream (:mod:`xscreen.serving.scenarios`: scans, manifests, party history) is
+A synthetic parcel stream (``benchmarks/scenarios.py``: scans, manifests, party history) is
 scored three ways with the same risk configuration:
 
 - image only: the detections and the scan's own facts (dense areas), with an empty manifest;
@@ -50,7 +50,9 @@ from xscreen.serving.risk_fit import (
     report_lines,
     roc_auc,
 )
-from xscreen.serving.scenarios import Parcel, Scenario, ScenarioConfig, generate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # scenarios.py beside this file
+from scenarios import Parcel, Scenario, ScenarioConfig, generate
 
 Detect = Callable[[Parcel], list[Finding]]
 

@@ -57,8 +57,10 @@ class Dataset:
 
 
 def load_dataset(root: str | Path, classes: tuple[str, ...] = CLASSES,
-                 check_files: bool = True) -> Dataset:
-    """Read and validate ``root/annotations.json``; raise :class:`DatasetError` with the fix."""
+                 check_files: bool = True, coco: dict[str, Any] | None = None) -> Dataset:
+    """Read and validate ``root/annotations.json``; raise :class:`DatasetError` with the fix.
+
+    ``coco``: its content, when the caller has already read it (read once)."""
     root = Path(root)
     path = root / "annotations.json"
     if not root.is_dir():
@@ -68,7 +70,7 @@ def load_dataset(root: str | Path, classes: tuple[str, ...] = CLASSES,
                            "annotations.json (COCO); make one with 'xscreen synth' or "
                            "'xscreen import'")
     try:
-        coco = json.loads(path.read_text())
+        coco = json.loads(path.read_text()) if coco is None else coco
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DatasetError(f"{path} is not valid JSON: {error}") from None
     for key in ("images", "annotations", "categories"):

@@ -208,11 +208,11 @@ def _source(path: Path, dataset: Any, src: Path, uid: str,
 
 def load_dicom_as_bgr(path: Path) -> np.ndarray:
     """A DICOS/DICOM image as 8-bit BGR, rendered as the service renders it (modality and VOI
-    LUTs, palette colour; ``serving/decode.py``)."""
+    LUTs, palette colour; ``datasets/dicom.py``, which the service's decoder uses too)."""
     import pydicom
 
+    from xscreen.datasets.dicom import dicom_to_rgb
     from xscreen.errors import XscreenError
-    from xscreen.serving.decode import dicom_to_rgb
 
     try:
         with warnings.catch_warnings():

@@ -1,10 +1,12 @@
 """``xscreen detect IMAGE... [--high H --low L]... [--model BUNDLE] [--json] [--annotate DIR]``:
-offline detection.
+offline detection and risk.
 
-Files are read by the service's own decoder (``serving/decode.py``: format by content, never by
-name), so ``detect`` reads every format ``POST /v1/scans`` takes: PNG, JPEG, 8/16-bit and
-two-page raw TIFF, DICOS/DICOM DX, and a raw ``high`` + ``low`` pair. Boxes are drawn by the
-service's drawing (``datasets/preview.py``). Neither module imports a web framework or torch.
+Each scan's bytes go through the service's own pipeline (``serving/pipeline.py``: the decoder
+that recognises formats by content, the model, the detections, the risk score), so ``detect``
+reads every format ``POST /v1/scans`` takes (PNG, JPEG, 8/16-bit and two-page raw TIFF,
+DICOS/DICOM DX, a raw ``high`` + ``low`` pair) and finds and scores what it finds (without a
+manifest or party history: the scan alone). Boxes are drawn by ``datasets/preview.py``. None of
+these modules imports a web framework or torch.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import numpy as np
+    from xscreen.serving.pipeline import ScreeningResult, Upload
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parent / "default"
 
@@ -72,17 +74,25 @@ def scan_inputs(args: argparse.Namespace) -> list[ScanInput]:
     return inputs
 
 
-def read_scan(scan: ScanInput) -> np.ndarray:
-    """The scan's RGB rendering, decoded as ``POST /v1/scans`` decodes it; an unreadable file
-    raises the API's error (ImageDecodeError) with the file named."""
+def read_upload(scan: ScanInput) -> Upload:
+    """The scan's bytes, as ``POST /v1/scans`` receives them (ImageDecodeError naming a file that
+    does not exist)."""
+    from xscreen.serving.pipeline import Upload
+
+    if scan.image is not None:
+        return Upload(image=_read_bytes(scan.image))
+    assert scan.high is not None and scan.low is not None
+    return Upload(high=_read_bytes(scan.high), low=_read_bytes(scan.low))
+
+
+def screen_file(scan: ScanInput, model: Any) -> ScreeningResult:
+    """One scan through the service's pipeline; an unreadable file raises the API's error
+    (ImageDecodeError) with the file named."""
     from xscreen.errors import ImageDecodeError
-    from xscreen.serving.decode import decode_image, decode_pair
+    from xscreen.serving.pipeline import screen
 
     try:
-        if scan.image is not None:
-            return decode_image(_read_bytes(scan.image)).rgb
-        assert scan.high is not None and scan.low is not None
-        return decode_pair(_read_bytes(scan.high), _read_bytes(scan.low)).rgb
+        return screen(read_upload(scan), model)
     except ImageDecodeError as error:
         raise type(error)(f"{scan.name}: {error}") from None
 
@@ -98,32 +108,47 @@ def _read_bytes(path: Path) -> bytes:
 def main(args: argparse.Namespace) -> int:
     import json
 
-    import cv2
-
-    from xscreen.datasets.preview import draw_boxes
     from xscreen.models.runtime import OnnxDetector
+    from xscreen.serving.batching import DirectInfer
 
     inputs = scan_inputs(args)
     detector = OnnxDetector(args.model or default_bundle(), threads=args.threads)
-    classes = list(detector.card.classes)
+    model = DirectInfer(detector)
     annotate = Path(args.annotate) if args.annotate else None
     if annotate is not None:
         annotate.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     for scan in inputs:
-        image = read_scan(scan)
-        records = detector.detect(image).to_records(classes)
-        results.append({"image": scan.name, "width": image.shape[1], "height": image.shape[0],
-                        "detections": records})
+        screened = screen_file(scan, model)
+        body = screened.to_dict()
+        results.append({"image": scan.name, "width": screened.width, "height": screened.height,
+                        "detections": body["detections"], "risk": body["risk"]})
         if annotate is not None:
-            drawn = draw_boxes(image, [r["box"] for r in records],
-                                    [r["label"] for r in records], [r["score"] for r in records])
-            cv2.imwrite(str(annotate / f"{scan.stem}.png"), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
-    model = {"name": detector.card.name, "version": detector.card.version}
+            write_annotated(annotate / f"{scan.stem}.png", screened)
     if args.json:
-        print(json.dumps({"model": model, "results": results}, indent=2))
+        model_id = {"name": detector.card.name, "version": detector.card.version}
+        print(json.dumps({"model": model_id, "results": results}, indent=2))
     else:
         for result in results:
-            found_text = ", ".join(f"{d['label']} {d['score']:.2f}" for d in result["detections"])
-            print(f"{result['image']}: {found_text or 'nothing found'}")
+            print(summary_line(result))
     return 0
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """``IMAGE: label score, ... (risk SCORE level: action)``."""
+    found = ", ".join(f"{d['label']} {d['score']:.2f}" for d in result["detections"])
+    risk = result["risk"]
+    return (f"{result['image']}: {found or 'nothing found'} (risk {risk['score']:.0f} "
+            f"{risk['level']}: {risk['action']})")
+
+
+def write_annotated(path: Path, screened: ScreeningResult) -> None:
+    """The scan's rendering with its detections drawn, as the service's annotated PNG."""
+    import cv2
+
+    from xscreen.datasets.preview import draw_boxes
+
+    found = screened.detections
+    drawn = draw_boxes(screened.scan.rgb, [list(d.box) for d in found], [d.label for d in found],
+                       [d.score for d in found])
+    cv2.imwrite(str(path), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))

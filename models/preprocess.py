@@ -1,7 +1,8 @@
 """The one preprocessing step shared by training, evaluation and serving (numpy and cv2 only).
 
 :func:`letterbox` scales an RGB scan so that its long side is the card's ``input_size``, keeps its
-aspect, and pads right and bottom to multiples of 32 with 1.0 (white: air, CONTRACT "Model
+aspect, and pads right and bottom to multiples of the card's ``letterbox_stride`` (32 for every
+detector so far: their coarsest level's stride) with 1.0 (white: air, CONTRACT "Model
 bundle"). :func:`unletterbox_boxes` maps boxes from the model's input pixels back to the scan's.
 """
 
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 
 STRIDE = 32
+"""The default letterbox stride: the coarsest level's stride of the detectors built so far."""
 PAD_VALUE = 1.0
 
 
@@ -37,29 +39,34 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return image[:, :, :3]
 
 
-def padded_size(height: int, width: int, input_size: int,
-                square: bool = False) -> tuple[float, int, int]:
-    """Scale and padded (height, width) when the long side is scaled to ``input_size``."""
-    if input_size % STRIDE:
-        raise ValueError(f"input_size must be a multiple of {STRIDE}, got {input_size}")
+def padded_size(height: int, width: int, input_size: int, square: bool = False,
+                stride: int = STRIDE) -> tuple[float, int, int]:
+    """Scale and padded (height, width) when the long side is scaled to ``input_size`` and each
+    side padded up to a multiple of ``stride``."""
+    if stride <= 0:
+        raise ValueError(f"the letterbox stride must be positive, got {stride}")
+    if input_size % stride:
+        raise ValueError(f"input_size must be a multiple of {stride} (the letterbox stride), "
+                         f"got {input_size}")
     scale = input_size / max(height, width)
     if square:
         return scale, input_size, input_size
     new_h, new_w = round(height * scale), round(width * scale)
-    return scale, -(-new_h // STRIDE) * STRIDE, -(-new_w // STRIDE) * STRIDE
+    return scale, -(-new_h // stride) * stride, -(-new_w // stride) * stride
 
 
-def letterbox(image: np.ndarray, input_size: int,
-              square: bool = False) -> tuple[np.ndarray, LetterboxInfo]:
+def letterbox(image: np.ndarray, input_size: int, square: bool = False,
+              stride: int = STRIDE) -> tuple[np.ndarray, LetterboxInfo]:
     """RGB uint8 [H, W, 3] (or greyscale) to a float32 [3, H', W'] array in 0-1, and its placement.
 
     The long side becomes ``input_size``; the other keeps the aspect ratio; the image sits at the
-    top-left and the rest is padded with 1.0 up to multiples of 32 (or to a square ``input_size``
-    when ``square``, which training uses to batch images).
+    top-left and the rest is padded with 1.0 up to multiples of ``stride`` (the card's
+    ``letterbox_stride``; or to a square ``input_size`` when ``square``, which training uses to
+    batch images).
     """
     rgb = to_rgb(image)
     height, width = rgb.shape[:2]
-    scale, out_h, out_w = padded_size(height, width, input_size, square)
+    scale, out_h, out_w = padded_size(height, width, input_size, square, stride)
     new_h, new_w = min(round(height * scale), out_h), min(round(width * scale), out_w)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(np.ascontiguousarray(rgb), (new_w, new_h), interpolation=interpolation)

@@ -124,7 +124,7 @@ class OnnxDetector:
 
     def detect_all(self, image: np.ndarray) -> Detections:
         """Every detection the graph returns for an RGB (or greyscale) image, unthresholded."""
-        array, info = letterbox(image, self.card.input_size)
+        array, info = letterbox(image, self.card.input_size, stride=self.card.letterbox_stride)
         rows = self.run(array[None])[0]
         return rows_to_detections(rows, info, image.shape[1], image.shape[0])
 

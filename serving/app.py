@@ -3,14 +3,20 @@
 The model is loaded once in ``lifespan``; endpoints that block (decoding, inference, database)
 are plain ``def`` functions, which FastAPI runs in its thread pool, so concurrent requests meet
 in the micro-batcher. Errors are domain exceptions mapped to problem+json in
-``serving/problems.py``; this module only routes.
+``serving/problems.py``; this module only routes. Each route names the roles it allows in its
+signature, through one dependency (:func:`require`, e.g. ``principal: Operator``); nothing
+behind the routes checks roles.
+
+A scan's path: ``submit_scan`` -> ``Screening.submit`` (``serving/screening.py``) ->
+``pipeline.screen`` (``serving/pipeline.py``: decode, store, model, detections, risk) ->
+``ScanRepository`` (``serving/scans.py``) -> the scan JSON. ``docs/architecture.md`` draws it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,6 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from xscreen import __version__
 from xscreen.serving import schemas
+from xscreen.serving.decode import Upload
 from xscreen.serving.errors import BadRequestError, ManifestJsonError
 from xscreen.serving.metrics import Metrics
 from xscreen.serving.middleware import (
@@ -32,15 +39,12 @@ from xscreen.serving.middleware import (
     configure_logging,
 )
 from xscreen.serving.operator_tip import TipTraining
-from xscreen.serving.pipeline import Upload
 from xscreen.serving.problems import install_problem_handlers
 from xscreen.serving.risk import load_risk_config
-from xscreen.serving.service import (
-    CURSOR_PATTERN,
-    Principal,
-    ScreeningService,
-    require_role,
-)
+from xscreen.serving.roles import Principal, require_role
+from xscreen.serving.routes_keys import key_routes
+from xscreen.serving.scans import CURSOR_PATTERN
+from xscreen.serving.service import ScreeningService
 from xscreen.serving.settings import Settings, load_settings
 
 log = logging.getLogger("xscreen.serving")
@@ -62,6 +66,28 @@ def get_principal(service: ServiceDep, credentials: Annotated[
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """The dependency every route takes for its caller: the key's :class:`Principal`, and 403
+    unless its role is one of ``roles`` (admin may do anything; no roles: any valid key)."""
+
+    def allowed(principal: PrincipalDep) -> Principal:
+        if roles:
+            require_role(principal, *roles)
+        return principal
+
+    return allowed
+
+
+# who may call what (CONTRACT "HTTP API"), one alias per set of roles
+AnyKey = Annotated[Principal, Depends(require())]
+Submitter = Annotated[Principal, Depends(require("scanner", "operator"))]
+ScanReader = Annotated[Principal, Depends(require("scanner", "operator", "engineer"))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+Engineer = Annotated[Principal, Depends(require("engineer"))]
+ModelReader = Annotated[Principal, Depends(require("engineer", "operator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def get_tip(service: ServiceDep) -> TipTraining:
@@ -137,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_review_routes(api)
     _add_model_routes(api)
     _add_viewer_routes(api)
+    api.include_router(key_routes(get_principal))
     app.include_router(api)
     _add_ops_routes(app)
     _add_docs_routes(app)
@@ -173,7 +200,7 @@ def _recover(service: ScreeningService, settings: Settings) -> None:
 def _add_scan_routes(router: APIRouter) -> None:
     @router.post("/v1/scans", status_code=201, response_model=schemas.ScanOut, tags=["scans"],
                  responses=schemas.STORAGE_FULL)
-    def submit_scan(service: ServiceDep, principal: PrincipalDep, response: Response,
+    def submit_scan(service: ServiceDep, principal: Submitter, response: Response,
                     image: ImagePart = None, high: HighPart = None, low: LowPart = None,
                     manifest: Annotated[str | UploadFile | None, Form(
                         description="advance cargo information: a JSON object, as a field "
@@ -182,22 +209,22 @@ def _add_scan_routes(router: APIRouter) -> None:
                     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
                     ) -> Any:
         """Store and screen a scan (role scanner or operator)."""
-        require_role(principal, "scanner", "operator")
-        body, created = service.submit(read_upload(image, high, low), manifest_text(manifest),
-                                       scanner_id, idempotency_key, principal)
+        body, created = service.screening.submit(read_upload(image, high, low),
+                                                 manifest_text(manifest), scanner_id,
+                                                 idempotency_key, principal)
         if not created:
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/v1/scans/{body['id']}"
         return body
 
     @router.post("/v1/detect", response_model=schemas.DetectOut, tags=["scans"])
-    def detect(service: ServiceDep, principal: PrincipalDep, image: ImagePart = None,
+    def detect(service: ServiceDep, principal: AnyKey, image: ImagePart = None,
                high: HighPart = None, low: LowPart = None) -> Any:
         """Detections only; nothing is stored (any role)."""
-        return service.detect(read_upload(image, high, low), principal)
+        return service.screening.detect(read_upload(image, high, low))
 
     @router.get("/v1/scans", response_model=schemas.ScanPage, tags=["review"])
-    def scan_queue(service: ServiceDep, principal: PrincipalDep,
+    def scan_queue(service: ServiceDep, principal: Submitter,
                    status: Annotated[Literal["accepted", "screened", "reviewed", "failed"]
                                      | None, Query()] = None,
                    min_risk: Annotated[float | None, Query(ge=0, le=100)] = None,
@@ -206,28 +233,29 @@ def _add_scan_routes(router: APIRouter) -> None:
                        pattern=CURSOR_PATTERN, description="the previous page's "
                        "`next_cursor` (opaque: 48 hex digits)")] = None) -> Any:
         """The review queue, highest risk first (role operator; a scanner lists its own scans)."""
-        return service.queue(principal, status, min_risk, limit, cursor)
+        return service.scans.queue(principal, status, min_risk, limit, cursor)
 
     @router.get("/v1/scans/{scan_id}", response_model=schemas.ScanOut, tags=["scans"])
-    def get_scan(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Any:
+    def get_scan(scan_id: str, service: ServiceDep, principal: ScanReader) -> Any:
         """One scan (a scanner sees only its own)."""
-        return service.get_scan(scan_id, principal)
+        return service.scans.get(scan_id, principal)
 
     @router.get("/v1/scans/{scan_id}/image", response_class=Response, tags=["scans"],
              responses={200: {"content": {"image/png": {}}}})
-    def scan_image(scan_id: str, service: ServiceDep, principal: PrincipalDep, tip: TipDep,
+    def scan_image(scan_id: str, service: ServiceDep, principal: ScanReader, tip: TipDep,
                    annotated: bool = False) -> Response:
         """The pseudo-colour rendering as PNG, with the detections' boxes if ``annotated``."""
         png = tip.presented_png(scan_id, principal, annotated)   # operator training, if on
         if png is None:
-            png = service.image_png(scan_id, principal, annotated)
+            png = service.renderings.image_png(scan_id, principal, annotated)
         return Response(png, media_type="image/png")
 
     @router.get("/v1/scans/{scan_id}/tdr", response_class=Response, tags=["scans"],
              responses={200: {"content": {"application/dicom": {}}}})
-    def scan_tdr(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Response:
+    def scan_tdr(scan_id: str, service: ServiceDep, principal: ScanReader) -> Response:
         """The DICOS Threat Detection Report."""
-        return Response(service.tdr(scan_id, principal), media_type="application/dicom",
+        return Response(service.renderings.tdr(scan_id, principal),
+                        media_type="application/dicom",
                         headers={"Content-Disposition": f'attachment; filename="{scan_id}.dcs"'})
 
 
@@ -235,7 +263,7 @@ def _add_review_routes(router: APIRouter) -> None:
     @router.post("/v1/scans/{scan_id}/verdict", response_model=schemas.VerdictResult,
                  tags=["review"])
     def post_verdict(scan_id: str, verdict: schemas.VerdictIn, service: ServiceDep,
-                     principal: PrincipalDep, tip: TipDep) -> Any:
+                     principal: Operator, tip: TipDep) -> Any:
         """An operator's decision, with corrected labels if the boxes were wrong; recorded
         with the operator's key and the time. On a threat image projection (training) it is
         scored instead and ``tip`` says so: the scan still awaits its real verdict."""
@@ -244,35 +272,35 @@ def _add_review_routes(router: APIRouter) -> None:
         outcome = tip.score_verdict(scan_id, verdict.decision, labels, principal,
                                     verdict.viewed_with_key)
         if outcome is not None:
-            return {**service.get_scan(scan_id, principal), "tip": outcome}
-        return service.verdict(scan_id, verdict.decision, labels, verdict.note, principal)
+            return {**service.scans.get(scan_id, principal), "tip": outcome}
+        return service.scans.verdict(scan_id, verdict.decision, labels, verdict.note, principal)
 
     @router.get("/v1/scans/{scan_id}/verdicts", response_model=schemas.VerdictHistoryOut,
                 tags=["review"])
-    def verdict_history(scan_id: str, service: ServiceDep, principal: PrincipalDep) -> Any:
+    def verdict_history(scan_id: str, service: ServiceDep, principal: ScanReader) -> Any:
         """Every verdict on the scan, oldest first: who, when, what. The last is the scan's
         state; a later verdict never erases an earlier one."""
-        return {"scan_id": scan_id, "verdicts": service.verdict_history(scan_id, principal)}
+        return {"scan_id": scan_id, "verdicts": service.scans.verdict_history(scan_id,
+                                                                          principal)}
 
     @router.get("/v1/training-export", response_class=Response, tags=["review"],
              responses={200: {"content": {"application/zip": {}}}})
-    def training_export(service: ServiceDep, principal: PrincipalDep) -> Response:
+    def training_export(service: ServiceDep, principal: Engineer) -> Response:
         """A COCO dataset (zip) of every scan with a verdict (role engineer)."""
-        return Response(service.training_export(principal), media_type="application/zip",
+        return Response(service.renderings.training_export(), media_type="application/zip",
                         headers={"Content-Disposition":
                                  'attachment; filename="xscreen-verdicts.zip"'})
 
 
 def _add_model_routes(router: APIRouter) -> None:
     @router.get("/v1/models", response_model=list[schemas.ModelOut], tags=["models"])
-    def list_models(service: ServiceDep, principal: PrincipalDep) -> Any:
+    def list_models(service: ServiceDep, principal: ModelReader) -> Any:
         """Registered model versions (roles operator, engineer)."""
-        require_role(principal, "engineer", "operator")
-        return [entry.to_dict() for entry in service.registry.versions()]
+        return [entry.to_dict() for entry in service.models.versions()]
 
     @router.post("/v1/models", status_code=201, response_model=schemas.ModelOut, tags=["models"],
                  responses={409: schemas.PROBLEM, **schemas.STORAGE_FULL})
-    def add_model(service: ServiceDep, principal: PrincipalDep,
+    def add_model(service: ServiceDep, principal: Engineer,
                   model: Annotated[UploadFile, File(description="model.onnx")],
                   card: Annotated[UploadFile, File(description="model.json (the card)")],
                   force: Annotated[bool, Query(description="register even if the promotion "
@@ -281,28 +309,25 @@ def _add_model_routes(router: APIRouter) -> None:
         """Register a bundle (sha256, ONNX and promotion gate checked; role engineer)."""
         import tempfile
 
-        require_role(principal, "engineer")
         with tempfile.TemporaryDirectory(dir=service.settings.home) as folder:
             Path(folder, "model.onnx").write_bytes(model.file.read())
             Path(folder, "model.json").write_bytes(card.file.read())
-            return service.add_model(folder, force).to_dict()
+            return service.models.add(folder, force).to_dict()
 
     @router.post("/v1/models/rollback", response_model=schemas.ModelOut, tags=["models"])
-    def rollback_model(service: ServiceDep, principal: PrincipalDep) -> Any:
+    def rollback_model(service: ServiceDep, principal: Engineer) -> Any:
         """Serve again the version that served before the current one (role engineer)."""
-        require_role(principal, "engineer")
-        return service.rollback().to_dict()
+        return service.models.rollback().to_dict()
 
     @router.post("/v1/models/{version}/activate", response_model=schemas.ModelOut, tags=["models"])
-    def activate_model(version: str, service: ServiceDep, principal: PrincipalDep,
+    def activate_model(version: str, service: ServiceDep, principal: Engineer,
                        force: Annotated[bool, Query(description="activate even if the promotion "
                                                                 "gate has not cleared it")] = False,
                        ) -> Any:
         """Serve ``version`` from now on; requests in flight finish on the old model. A
         fine-tuned model needs a promotable gate report unless ``force``; a version that has
         served before may always come back (rollback) (role engineer)."""
-        require_role(principal, "engineer")
-        return service.activate(version, force).to_dict()
+        return service.models.activate(version, force).to_dict()
 
 
 def _add_ops_routes(app: FastAPI) -> None:
@@ -378,24 +403,24 @@ def _add_viewer_routes(router: APIRouter) -> None:
     projection (TIP) for operator training."""
 
     @router.get("/v1/me", response_model=schemas.MeOut, tags=["keys"])
-    def me(principal: PrincipalDep) -> Any:
+    def me(principal: AnyKey) -> Any:
         """The calling key's id, name and role (any role): a sign-in check."""
         return {"key_id": principal.key_id, "name": principal.name, "role": principal.role}
 
     @router.get("/v1/tip/settings", response_model=schemas.TipSettingsOut, tags=["tip"])
-    def tip_settings(principal: PrincipalDep, tip: TipDep) -> Any:
+    def tip_settings(principal: Admin, tip: TipDep) -> Any:
         """Whether threat image projection is on, and its rate (role admin)."""
         return tip.settings(principal)
 
     @router.put("/v1/tip/settings", response_model=schemas.TipSettingsOut, tags=["tip"])
-    def set_tip_settings(body: schemas.TipSettings, principal: PrincipalDep, tip: TipDep) -> Any:
+    def set_tip_settings(body: schemas.TipSettings, principal: Admin, tip: TipDep) -> Any:
         """Switch threat image projection on or off: with probability ``rate`` a scan an
         operator opens shows a projected fictional threat; the verdict on it is scored, never
         stored (role admin)."""
         return tip.update(body.enabled, body.rate, principal)
 
     @router.get("/v1/tip/stats", response_model=schemas.TipStatsOut, tags=["tip"])
-    def tip_stats(principal: PrincipalDep, tip: TipDep) -> Any:
+    def tip_stats(principal: Operator, tip: TipDep) -> Any:
         """Each operator's TIP hits and misses (an admin sees every operator, an operator
         only themselves)."""
         return tip.stats(principal)

@@ -127,7 +127,8 @@ class MicroBatcher:
             raise NotReadyError("no model is loaded; start the service with --model BUNDLE or "
                                 "activate one with 'xscreen models activate VERSION'")
         size = detector.card.input_size
-        request = _Request(image, letterbox(image, size), size, Future(), time.perf_counter())
+        placed = letterbox(image, size, stride=detector.card.letterbox_stride)
+        request = _Request(image, placed, size, Future(), time.perf_counter())
         self._queue.put(request)
         self.metrics.queue_depth.inc()
         return request.future.result()
@@ -198,7 +199,9 @@ def run_batch(detector: OnnxDetector, images: list[np.ndarray],
     pad all to one shape with white (1.0, air: the image sits top-left, so padding more changes
     nothing) and run them as one batch."""
     given = placed_already or [None] * len(images)
-    placed = [ready if ready is not None else letterbox(image, detector.card.input_size)
+    card = detector.card
+    placed = [ready if ready is not None
+              else letterbox(image, card.input_size, stride=card.letterbox_stride)
               for image, ready in zip(images, given, strict=True)]
     height = max(array.shape[1] for array, _ in placed)
     width = max(array.shape[2] for array, _ in placed)

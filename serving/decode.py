@@ -1,10 +1,12 @@
-"""Uploaded bytes to the RGB uint8 scan the detector takes (no web framework, no torch).
+"""Uploaded bytes to the RGB uint8 scan the detector takes (no web framework, no torch): the one
+decoder of the screening pipeline, used alike by the API and ``xscreen detect``.
 
 Formats are recognised by their content, never by a file name: PNG, JPEG, 8- and 16-bit TIFF
 (a TIFF of two 16-bit pages is a raw dual-energy scan, page 0 high and page 1 low, rendered in
 the standard pseudo-colour), a ``high`` + ``low`` pair of 16-bit images, and DICOS/DICOM DX or CR
 images (modality and VOI LUTs applied, PS3.3 C.11). Image dimensions are read from the header and
-checked against the pixel limit *before* any pixels are decoded.
+checked against the pixel limit *before* any pixels are decoded. DICOS pixels are rendered by
+``datasets/dicom.py``, which the DICOS import source shares.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from xscreen.datasets.dicom import DicomPixelError, dicom_to_rgb
 from xscreen.models.imageio import as_rgb
 from xscreen.serving.errors import (
     BadImageError,
+    BadRequestError,
     EmptyUploadError,
     TooLargeError,
     UnsupportedFormatError,
@@ -69,6 +73,27 @@ class DecodedScan:
     @property
     def height(self) -> int:
         return int(self.rgb.shape[0])
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A scan's bytes: one ``image``, or a raw dual-energy ``high`` + ``low`` pair."""
+
+    image: bytes | None = None
+    high: bytes | None = None
+    low: bytes | None = None
+
+
+def decode_upload(upload: Upload, limits: DecodeLimits = DEFAULT_LIMITS) -> DecodedScan:
+    """Decode a scan: exactly one of ``image`` or the ``high`` + ``low`` pair (400 otherwise)."""
+    if upload.image is not None and (upload.high is not None or upload.low is not None):
+        raise BadRequestError("send either 'image' or the pair 'high' + 'low', not both")
+    if upload.image is not None:
+        return decode_image(upload.image, limits)
+    if upload.high is None or upload.low is None:
+        raise BadRequestError("no scan: send a file part 'image', or both 'high' and 'low' "
+                              "(raw 16-bit dual-energy channels)")
+    return decode_pair(upload.high, upload.low, limits)
 
 
 def sniff(data: bytes) -> str:
@@ -272,69 +297,11 @@ def _decode_dicom(data: bytes, limits: DecodeLimits) -> DecodedScan:
         raise BadImageError("the DICOM file has no pixel data (7FE0,0010); send an image object "
                             "such as DICOS DX or DICOM DX/CR")
     check_size(int(dataset.get("Columns", 0)), int(dataset.get("Rows", 0)), limits, "DICOM image")
-    rgb = dicom_to_rgb(dataset)
+    try:
+        rgb = dicom_to_rgb(dataset)
+    except DicomPixelError as error:
+        raise BadImageError(str(error)) from None
     meta = {"format": "dicom", "sop_class_uid": sop_class,
             "sop_instance_uid": str(dataset.get("SOPInstanceUID", "")),
             "modality": str(dataset.get("Modality", ""))}
     return DecodedScan(rgb, meta=meta)
-
-
-def dicom_to_rgb(dataset: Any) -> np.ndarray:
-    """RGB uint8 of a DICOM image: palette colour through its LUT; greyscale through the modality
-    LUT (PS3.3 C.11.1), then the VOI LUT or window (C.11.2), MONOCHROME1 inverted."""
-    from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
-
-    try:
-        pixels = dataset.pixel_array
-    except Exception as error:  # missing codec, truncated data, bad attributes
-        raise BadImageError(f"the DICOM pixel data cannot be decoded: {error}") from None
-    if pixels.ndim == 3 and int(dataset.get("SamplesPerPixel", 1)) == 1:
-        pixels = pixels[0]  # multi-frame: screen the first frame
-    photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2"))
-    if photometric == "PALETTE COLOR":
-        return _to_uint8_range(np.asarray(apply_color_lut(pixels, dataset)), full_scale=True)
-    if photometric in ("RGB", "YBR_FULL", "YBR_FULL_422"):
-        return as_rgb(pixels.astype(np.uint8) if pixels.dtype != np.uint16 else pixels)
-    values = np.asarray(apply_modality_lut(pixels, dataset))
-    if values.dtype.kind == "f" and np.array_equal(values, np.round(values)):
-        values = values.astype(np.int64)  # an identity rescale: keep integers for the VOI LUT
-    low, high = _voi_range(dataset)
-    if (low, high) != (None, None):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = apply_voi_lut(values, dataset)
-    grey = _stretch(np.asarray(values, np.float64), low, high)
-    if photometric == "MONOCHROME1":
-        grey = 255 - grey
-    return as_rgb(grey)
-
-
-def _voi_range(dataset: Any) -> tuple[float | None, float | None]:
-    """The output range of the dataset's VOI transform, or (None, None) when it has none."""
-    if "VOILUTSequence" in dataset and len(dataset.VOILUTSequence):
-        item = dataset.VOILUTSequence[0]
-        bits = int(item.LUTDescriptor[2])
-        lut = np.frombuffer(item.LUTData, np.uint16 if bits > 8 else np.uint8) \
-            if isinstance(item.LUTData, bytes) else np.asarray(item.LUTData)
-        return float(lut.min()), float(lut.max())
-    if "WindowCenter" in dataset and "WindowWidth" in dataset:
-        bits = int(dataset.get("BitsStored", 16))
-        return 0.0, float(2 ** bits - 1)
-    return None, None
-
-
-def _stretch(values: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
-    """uint8 from ``values`` mapped linearly from [low, high] (the data's own range if None)."""
-    low = float(values.min()) if low is None else low
-    high = float(values.max()) if high is None else high
-    if high <= low:
-        return np.full(values.shape, 255, np.uint8)
-    return (np.clip((values - low) / (high - low), 0, 1) * 255).round().astype(np.uint8)
-
-
-def _to_uint8_range(rgb: np.ndarray, full_scale: bool) -> np.ndarray:
-    """RGB uint8 from palette output (pydicom yields 16-bit LUT values for 8- or 16-bit LUTs)."""
-    if rgb.dtype == np.uint8:
-        return np.ascontiguousarray(rgb)
-    top = 65535.0 if full_scale and rgb.max() > 255 else 255.0
-    return np.ascontiguousarray((rgb.astype(np.float64) / top * 255).round().astype(np.uint8))

@@ -30,10 +30,10 @@ import numpy as np
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from xscreen import CLASSES
 from xscreen.models.boxes import box_iou
 from xscreen.serving.errors import InvalidFieldError
-from xscreen.serving.service import Principal, ScreeningService, require_role
+from xscreen.serving.roles import Principal
+from xscreen.serving.service import ScreeningService
 from xscreen.serving.store import ApiKey, Scan, ServiceSetting, TipPresentation, utcnow
 
 log = logging.getLogger("xscreen.serving")
@@ -76,13 +76,12 @@ class TipTraining:
                         row.updated_at, who.name if who is not None else None)
 
     def settings(self, principal: Principal) -> dict[str, Any]:
-        """The setting (role admin)."""
-        require_role(principal, "admin")
+        """The setting (role admin: checked by the route)."""
         return self.state().to_dict()
 
     def update(self, enabled: bool, rate: float, principal: Principal) -> dict[str, Any]:
-        """Switch TIP on or off and set its rate (0 < rate <= 1; role admin)."""
-        require_role(principal, "admin")
+        """Switch TIP on or off and set its rate (0 < rate <= 1; role admin: checked by the
+        route)."""
         if not 0.0 < rate <= 1.0:
             raise InvalidFieldError(f"rate must be above 0 and at most 1, got {rate}")
         with self.sessions.begin() as session:
@@ -170,10 +169,8 @@ class TipTraining:
         ``viewed_with_key``: the key the image was shown to, when another key sends the verdict
         (the viewer keeps a verdict over a new sign-in): what that key saw decides, and the
         score is that key's."""
-        require_role(principal, "operator")
         # the same check as a real verdict's, so that a bad label gives nothing away either
-        detector = self.service.batcher.detector
-        classes = detector.card.classes if detector is not None else CLASSES
+        classes = self.service.models.classes()     # the serving model card's
         for label in labels or []:
             if label.get("label") not in classes:
                 raise InvalidFieldError(f"label {label.get('label')!r} is not one of "
@@ -203,7 +200,6 @@ class TipTraining:
     # -- results --------------------------------------------------------------------------------
     def stats(self, principal: Principal) -> dict[str, Any]:
         """Each operator's TIP hit rate (an admin sees everyone, an operator themselves)."""
-        require_role(principal, "operator")
         hits = func.sum(case((TipPresentation.result == "hit", 1), else_=0))
         query = (select(TipPresentation.key_id, ApiKey.name, func.count(TipPresentation.id),
                         hits, func.max(TipPresentation.decided_at))

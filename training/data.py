@@ -19,12 +19,20 @@ import torch
 from torch.utils.data import Dataset as TorchDataset
 
 from xscreen.datasets.coco import Dataset, ImageRecord
+from xscreen.models.detector import Detector
 from xscreen.models.imageio import read_dataset_rgb as read_rgb  # also imported from here
 from xscreen.models.losses import Targets
-from xscreen.models.preprocess import PAD_VALUE, letterbox
+from xscreen.models.preprocess import PAD_VALUE, STRIDE, letterbox
 from xscreen.training.config import AugmentConfig
 
 WHITE = (255, 255, 255)
+
+
+def letterbox_stride(model: Detector) -> int:
+    """The multiple a model's letterbox pads each side to: its coarsest level's stride, so
+    that every level's grid covers the padded input exactly (what ``xscreen export`` writes
+    into the card as ``letterbox_stride``)."""
+    return max(model.strides)
 
 # Signature of the online threat-image projection hook: (rgb image, boxes xyxy, labels, rng)
 # -> (image, boxes, labels): xscreen.datasets.tip.project_threat.
@@ -149,7 +157,7 @@ class ImageCache:
 
 class DetectionDataset(TorchDataset):
     """Letterboxed images [3, S, S] (``rect``: [3, H, W], long side S, the other a multiple of
-    32) and :class:`Targets` in input pixels.
+    ``stride``, the model's :func:`letterbox_stride`) and :class:`Targets` in input pixels.
 
     ``uint8``: the images as 0-255 bytes, the letterbox's 0-1 values times 255 (exact: they are
     bytes divided by 255), for the trainer to divide on its device: a quarter of the bytes
@@ -158,13 +166,14 @@ class DetectionDataset(TorchDataset):
     def __init__(self, dataset: Dataset, input_size: int, augment: AugmentConfig | None = None,
                  threat_projector: ThreatProjector | None = None, tip_probability: float = 0.0,
                  seed: int = 0, rect: bool = False, cache: ImageCache | None = None,
-                 uint8: bool = False) -> None:
+                 uint8: bool = False, stride: int = STRIDE) -> None:
         if cache is not None and threat_projector is not None:
             raise ValueError("the image cache holds shrunk scans; online TIP needs full ones")
         self.dataset = dataset
         self.cache = cache
         self.input_size = input_size
         self.rect = rect
+        self.stride = stride
         self.augmentations = build_augmentations(augment) if augment is not None else None
         self.threat_projector = threat_projector
         self.tip_probability = tip_probability
@@ -195,7 +204,8 @@ class DetectionDataset(TorchDataset):
             image = out["image"]
             boxes = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, 4)
             labels = np.asarray(out["labels"], dtype=np.int64)
-        array, info = letterbox(image, self.input_size, square=not self.rect)
+        array, info = letterbox(image, self.input_size, square=not self.rect,
+                                stride=self.stride)
         if self.uint8:
             array = np.rint(array * np.float32(255)).astype(np.uint8)
         return torch.from_numpy(array), Targets(torch.from_numpy(boxes * info.scale),

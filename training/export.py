@@ -31,7 +31,7 @@ from xscreen.models.card import (
     save_card,
 )
 from xscreen.models.detector import Detector, ExportableDetector, build_model
-from xscreen.models.preprocess import letterbox
+from xscreen.models.preprocess import STRIDE, letterbox
 from xscreen.models.runtime import INPUT_NAME, OUTPUT_NAME, create_session
 from xscreen.training.checkpoint import load_checkpoint
 
@@ -145,11 +145,14 @@ class Parity:
 def check_parity(model: Detector, onnx_path: str | Path, images: list[np.ndarray],
                  input_size: int, min_score: float = 0.05) -> Parity:
     """Run both on each image (letterboxed as serving does) and match detections row by row."""
+    from xscreen.training.data import letterbox_stride
+
+    stride = letterbox_stride(model)
     graph = ExportableDetector(model).eval()
     session = create_session(onnx_path, threads=2)
     box_difference, score_difference, compared = 0.0, 0.0, 0
     for image in images:
-        array, _ = letterbox(image, input_size)
+        array, _ = letterbox(image, input_size, stride=stride)
         with torch.no_grad():
             expected = graph(torch.from_numpy(array)[None])[0].numpy()
         actual = session.run([OUTPUT_NAME], {INPUT_NAME: array[None]})[0][0]
@@ -201,8 +204,10 @@ def fixture_images(state: dict[str, Any], count: int = 4) -> list[np.ndarray]:
     return [rng.integers(0, 256, (300, 400, 3), dtype=np.uint8) for _ in range(count)]
 
 
-def make_card(state: dict[str, Any], sha256: str, version: str | None = None) -> ModelCard:
-    """The bundle's card from the checkpoint's metadata. Thresholds start at 0.5, or at the
+def make_card(state: dict[str, Any], sha256: str, version: str | None = None,
+              letterbox_stride: int = STRIDE) -> ModelCard:
+    """The bundle's card from the checkpoint's metadata and the model's letterbox stride
+    (:func:`xscreen.training.data.letterbox_stride`). Thresholds start at 0.5, or at the
     parent's for a fine-tuned model (recalibrate with ``xscreen eval --write-thresholds``); a
     fine-tuned model's card carries its lineage (parent, data), and a model whose backbone
     started from pretrained weights their provenance (``pretrained``)."""
@@ -223,6 +228,7 @@ def make_card(state: dict[str, Any], sha256: str, version: str | None = None) ->
     return ModelCard(name=state["model_name"].replace("_", "-"),
                      version=version or datetime.now(UTC).strftime("%Y.%m.%d-%H%M%S"),
                      classes=classes, input_size=int(state["input_size"]), sha256=sha256,
+                     letterbox_stride=letterbox_stride,
                      thresholds=thresholds, metrics=metrics, training=training, lineage=lineage,
                      pretrained=dict(state.get("pretrained") or {}))
 
@@ -231,6 +237,7 @@ def export_run(run_dir: str | Path, out: str | Path, version: str | None = None,
                dynamo: bool = False) -> tuple[ModelCard, Parity]:
     """Export ``RUN/best.pt`` into the (new or empty) bundle folder ``out``."""
     from xscreen.datasets.coco import prepare_output_folder
+    from xscreen.training.data import letterbox_stride
 
     model, state = load_best(run_dir)
     out = prepare_output_folder(out)
@@ -243,7 +250,7 @@ def export_run(run_dir: str | Path, out: str | Path, version: str | None = None,
         raise ModelBundleError(f"ONNX Runtime and PyTorch disagree: max box difference "
                                f"{parity.max_box_difference:.4g} px, max score difference "
                                f"{parity.max_score_difference:.4g}; the export is not usable")
-    card = make_card(state, file_sha256(onnx_path), version)
+    card = make_card(state, file_sha256(onnx_path), version, letterbox_stride(model))
     save_card(card, out / CARD_FILE)
     torch.save({k: state[k] for k in ("model", "model_name", "input_size", "classes")},
                out / WEIGHTS_FILE)

@@ -16,7 +16,6 @@ is written into the candidate card's ``lineage.gate``.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -111,7 +110,7 @@ def widened_card(card: ModelCard, classes: tuple[str, ...]) -> ModelCard:
                          "add classes after them, never reorder them")
     thresholds = {**dict.fromkeys(classes, 1.0), **dict(zip(card.classes, card.threshold_list(),
                                                            strict=True))}
-    return dataclasses.replace(card, classes=classes, thresholds=thresholds)
+    return card.replace(classes=classes, thresholds=thresholds)
 
 
 def load_sets(bench: str | Path, new: str | Path | None,
@@ -206,7 +205,8 @@ def compare_latency(candidate: OnnxDetector, incumbent: OnnxDetector, dataset: D
     from xscreen.models.imageio import read_dataset_rgb as read_rgb
 
     image = read_rgb(dataset.image_path(dataset.images[0]))
-    inputs = {name: letterbox(image, model.card.input_size)[0][None]
+    inputs = {name: letterbox(image, model.card.input_size,
+                              stride=model.card.letterbox_stride)[0][None]
               for name, model in (("after", candidate), ("before", incumbent))}
     times: dict[str, list[float]] = {"before": [], "after": []}
     for _ in range(max(1, runs)):
@@ -221,7 +221,7 @@ def record_gate(bundle: Bundle, report: GateReport) -> ModelCard:
     """Write the report into the candidate card's ``lineage.gate`` (model.json only: the sha256
     pins model.onnx, so the bundle stays valid)."""
     card = bundle.card
-    updated = dataclasses.replace(card, lineage={**card.lineage, "gate": report.to_dict()})
+    updated = card.replace(lineage={**card.lineage, "gate": report.to_dict()})
     save_card(updated, bundle.root / CARD_FILE)
     return updated
 

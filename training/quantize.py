@@ -22,7 +22,6 @@ validation set (``xscreen eval BUNDLE VAL --write-thresholds``): int8 shifts sco
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -44,7 +43,7 @@ from xscreen.models.card import (
     load_bundle,
     save_card,
 )
-from xscreen.models.preprocess import letterbox
+from xscreen.models.preprocess import STRIDE, letterbox
 from xscreen.models.runtime import INPUT_NAME, OUTPUT_NAME, create_session
 
 if TYPE_CHECKING:   # onnx is the train install's; the CLI's parser must load without it
@@ -86,12 +85,14 @@ def calibration_images(data: str | Path, count: int) -> list[Path]:
     return [paths[i] for i in picks]
 
 
-def letterboxed(paths: list[Path], input_size: int) -> Iterator[np.ndarray]:
-    """Each scan as serving feeds it to the graph: ``[1, 3, H, W]`` float32 in 0-1."""
+def letterboxed(paths: list[Path], input_size: int,
+                stride: int = STRIDE) -> Iterator[np.ndarray]:
+    """Each scan as serving feeds it to the graph (``stride``: the card's letterbox stride):
+    ``[1, 3, H, W]`` float32 in 0-1."""
     from xscreen.models.imageio import read_dataset_rgb as read_rgb
 
     for path in paths:
-        array, _ = letterbox(read_rgb(path), input_size)
+        array, _ = letterbox(read_rgb(path), input_size, stride=stride)
         yield array[None]
 
 
@@ -142,8 +143,10 @@ def prepare_graph(source: Path, target: Path) -> onnx.ModelProto:
 
 
 def quantize_graph(source: Path, target: Path, scans: list[Path], input_size: int,
-                   per_channel: bool, reduce_range: bool) -> tuple[int, int]:
-    """Prepare and quantise ``source`` into ``target``; the number of nodes left float and the
+                   per_channel: bool, reduce_range: bool,
+                   stride: int = STRIDE) -> tuple[int, int]:
+    """Prepare and quantise ``source`` into ``target``, calibrated on ``scans`` letterboxed
+    to ``input_size`` and multiples of ``stride``; the number of nodes left float and the
     number of ``QuantizeLinear`` nodes inserted."""
     import onnx
     from onnxruntime.quantization import (
@@ -156,7 +159,7 @@ def quantize_graph(source: Path, target: Path, scans: list[Path], input_size: in
 
     class ScanReader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = letterboxed(scans, input_size)
+            self.batches = letterboxed(scans, input_size, stride)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)
@@ -199,12 +202,12 @@ def agreement(parent: Path, quantized: Path, batches: list[np.ndarray]) -> dict[
 
 def int8_card(parent: ModelCard, sha256: str, quantization: dict[str, Any],
               version: str | None) -> ModelCard:
-    """The parent's card for the int8 graph: same classes, input size and thresholds; no
-    metrics (the parent's do not describe this model); the lineage without the parent's gate,
-    which judged the fp32 graph."""
+    """The parent's card for the int8 graph: same classes, input size, letterbox stride and
+    thresholds; no metrics (the parent's do not describe this model); the lineage without the
+    parent's gate, which judged the fp32 graph."""
     lineage = {key: value for key, value in parent.lineage.items() if key != "gate"}
-    return dataclasses.replace(
-        parent, version=version or f"{parent.version}-int8", sha256=sha256, metrics={},
+    return parent.replace(
+        version=version or f"{parent.version}-int8", sha256=sha256, metrics={},
         lineage=lineage, precision="int8", quantization=quantization,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
@@ -238,11 +241,11 @@ def _write_bundle(parent: Bundle, scans: list[Path], calibration: Path, out: Pat
     from xscreen.training.export import check_graph
 
     model_path = out / MODEL_FILE
-    input_size = parent.card.input_size
+    input_size, stride = parent.card.input_size, parent.card.letterbox_stride
     float_nodes, inserted = quantize_graph(parent.model_path, model_path, scans, input_size,
-                                           per_channel, reduce_range)
+                                           per_channel, reduce_range, stride)
     check_graph(model_path)
-    compared = list(letterboxed(scans[:AGREEMENT_IMAGES], input_size))
+    compared = list(letterboxed(scans[:AGREEMENT_IMAGES], input_size, stride))
     quantization = {
         "parent": {"name": parent.card.name, "version": parent.card.version,
                    "sha256": parent.card.sha256},

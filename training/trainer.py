@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import random
 import shlex
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -27,9 +26,7 @@ import cv2
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, DataLoader, Sampler
-from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
 from xscreen.datasets.coco import Dataset
@@ -39,12 +36,7 @@ from xscreen.models.losses import Targets, detection_loss
 from xscreen.training import logbook
 from xscreen.training.checkpoint import best_weights_state, save_checkpoint
 from xscreen.training.config import TrainConfig, config_to_dict
-from xscreen.training.data import (
-    DetectionDataset,
-    ImageCache,
-    collate,
-    load_threat_projector,
-)
+from xscreen.training.data import DetectionDataset, collate
 from xscreen.training.distributed import (
     SINGLE_PROCESS,
     World,
@@ -54,7 +46,7 @@ from xscreen.training.distributed import (
     gather_digests,
     weights_digest,
 )
-from xscreen.training.ema import ModelEma
+from xscreen.training.setup import TrainingParts, build_parts, enter_training_mode
 from xscreen.training.validate import validation_map50
 
 
@@ -120,15 +112,6 @@ def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
     return config.lr * (0.05 + 0.95 * cosine)
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW over the trainable parameters; biases and normalisation weights are not decayed."""
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    decayed = [p for p in trainable if p.ndim > 1]
-    plain = [p for p in trainable if p.ndim <= 1]
-    return torch.optim.AdamW([{"params": decayed, "weight_decay": config.weight_decay},
-                              {"params": plain, "weight_decay": 0.0}], lr=config.lr)
-
-
 def command_line(config: TrainConfig) -> str:
     """An ``xscreen train`` command that repeats this run (with its saved config.yaml)."""
     parts = ["xscreen", "train", "--data", config.data]
@@ -171,71 +154,30 @@ def _worker_init(worker_id: int) -> None:
             dataset.reseed(seed)
 
 
-class Trainer:
-    """Trains ``model`` on ``train_set`` as ``config`` says, writing into ``run_dir``."""
+class TrainingLoop:
+    """Trains the model of ``parts`` as ``config`` says, writing into ``run_dir``.
 
-    def __init__(self, config: TrainConfig, model: Detector, train_set: Dataset,
-                 val_set: Dataset | None, run_dir: Path, *, replay_set: Dataset | None = None,
-                 world: World = SINGLE_PROCESS, lineage: dict[str, Any] | None = None,
-                 device: torch.device | None = None) -> None:
+    It runs the loop (steps, learning rate, clock, validation, checkpoints); what it steps is
+    built beforehand, once, by :func:`xscreen.training.setup.build_parts`."""
+
+    def __init__(self, config: TrainConfig, parts: TrainingParts, run_dir: Path, *,
+                 lineage: dict[str, Any] | None = None) -> None:
         self.config = config
-        self.world = world
-        self.device = device or torch.device("cpu")
-        # channels-last runs the convolutions about a third faster on CPU (oneDNN), and is
-        # what GPU tensor cores want too.
-        self.model = model.to(self.device, memory_format=torch.channels_last)
-        if config.freeze_backbone:
-            for parameter in self.model.backbone.parameters():
-                parameter.requires_grad_(False)
-        self.ema = ModelEma(model, config.ema_decay, config.ema_ramp)
-        self.optimizer = build_optimizer(model, config)
-        # Under torchrun the gradients are averaged over the ranks; EMA and checkpoints use
-        # the plain module, which DDP keeps identical on every rank.
-        self.step_model: nn.Module = DistributedDataParallel(
-            self.model, forward_sync_buffers=False) if world.distributed else self.model
-        projector = load_threat_projector() if config.online_tip else None
+        self.parts = parts
+        # the parts the loop uses most, by name
+        self.model, self.ema, self.optimizer = parts.model, parts.ema, parts.optimizer
+        self.world, self.device = parts.world, parts.device
         self.run_dir = run_dir
-        self.caches: list[ImageCache] = []
-        self.new_data = DetectionDataset(train_set, config.input_size, config.augment,
-                                         projector, config.tip_probability, config.seed,
-                                         config.rect, self._cache("train", train_set),
-                                         uint8=True)
-        self.replay_size = len(replay_set.images) if replay_set is not None else 0
-        self.train_data: TorchDataset = self.new_data if replay_set is None else ConcatDataset([
-            self.new_data, DetectionDataset(replay_set, config.input_size, config.augment,
-                                            projector, config.tip_probability, config.seed,
-                                            config.rect, self._cache("replay", replay_set),
-                                            uint8=True)])
-        self.val_set = val_set
-        # validation runs on rank 0 alone (_validate): only it keeps the scans
-        self.val_cache = self._cache("val", val_set) if val_set is not None \
-            and world.is_main else None
         self.lineage = lineage or {}
         self.progress = Progress()
-        epoch_size = len(self.new_data) + replayed_count(len(self.new_data), self.replay_size,
-                                                         config.replay_ratio)
+        data, world = parts.data, parts.world
+        epoch_size = len(data.new) + replayed_count(len(data.new), data.replay_size,
+                                                    config.replay_ratio)
         self.batch_size = max(1, min(config.batch, epoch_size // world.size))
         self.steps_per_epoch = max(1, epoch_size // world.size // self.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         self._clock = time.monotonic()
         self._epoch_loader: DataLoader | None = None
-
-    def _cache(self, name: str, dataset: Dataset) -> ImageCache | None:
-        """A decoded-image cache for ``dataset`` in the run folder, when the config allows one
-        and the disk has room for it (twice its size free)."""
-        if not self.config.cache_images or self.config.online_tip:
-            return None
-        folder = self.run_dir / "image-cache" / f"{name}-rank{self.world.rank}"
-        size = len(dataset.images) * self.config.input_size ** 2 * 3
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(self.run_dir).free
-        if not folder.exists() and 2 * size > free:
-            print(f"image cache for {name} skipped: it needs {size / 2**30:.1f} GiB and "
-                  f"{free / 2**30:.1f} GiB are free", file=sys.stderr)
-            return None
-        cache = ImageCache(folder, dataset, self.config.input_size)
-        self.caches.append(cache)
-        return cache
 
     # --- state ----------------------------------------------------------------------------
 
@@ -243,7 +185,7 @@ class Trainer:
         return {"model": self.model.state_dict(), "ema": self.ema.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "progress": vars(self.progress),
                 "config": config_to_dict(self.config), "rng": torch.get_rng_state(),
-                "classes": list(self.new_data.dataset.classes), "lineage": self.lineage}
+                "classes": list(self.parts.data.new.dataset.classes), "lineage": self.lineage}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -261,25 +203,21 @@ class Trainer:
             return
         extra = {"step": self.progress.step, "val_map50": map50,
                  "config": config_to_dict(self.config), "command": command_line(self.config),
-                 "data_info": self.new_data.dataset.coco.get("info"), "lineage": self.lineage,
+                 "data_info": self.parts.data.new.dataset.coco.get("info"),
+                 "lineage": self.lineage,
                  "ranks": self.world.size, "device": device_description(self.device),
                  "pretrained": backbone_weights_source(self.model)}   # for the model card
         state = best_weights_state(self.ema.module.state_dict(), model_name=self.config.model,
                                    input_size=self.config.input_size,
-                                   classes=self.new_data.dataset.classes, extra=extra)
+                                   classes=self.parts.data.new.dataset.classes,
+                                   extra=extra)
         save_checkpoint(state, self.run_dir / "best.pt")
 
     # --- loop -----------------------------------------------------------------------------
 
     def run_step(self, images: Tensor, targets: list[Targets]) -> dict[str, float]:
         """One optimisation step on images in 0-1 (or 0-255 bytes); returns the losses."""
-        self.model.train()
-        if self.config.freeze_norm or self.config.freeze_backbone:
-            for module in self.model.modules():
-                frozen = self.config.freeze_norm or not any(
-                    p.requires_grad for p in module.parameters(recurse=False))
-                if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
-                    module.eval()   # running statistics stay as the parent learnt them
+        enter_training_mode(self.model, self.parts.frozen_norms)
         images = images.to(self.device, non_blocking=True)
         if images.dtype == torch.uint8:   # the loader's bytes (DetectionDataset uint8)
             images = images.float().div_(255)
@@ -289,10 +227,10 @@ class Trainer:
                                t.labels.to(self.device, non_blocking=True)) for t in targets]
         if self.config.bf16:
             with torch.autocast(images.device.type, dtype=torch.bfloat16):
-                outputs = self.step_model(images)
+                outputs = self.parts.step_model(images)
             outputs = outputs.to_float()
         else:
-            outputs = self.step_model(images)
+            outputs = self.parts.step_model(images)
         losses = detection_loss(outputs, targets, self.config.assigner)
         total = sum(losses.values(), torch.zeros((), device=self.device))
         self.optimizer.zero_grad(set_to_none=True)
@@ -331,9 +269,9 @@ class Trainer:
             self._log({}, val_map50=self._validate())
         self.save_last()
         self._epoch_loader = None   # its worker processes end
-        for cache in self.caches:
+        for cache in self.parts.data.caches:
             cache.remove()
-        if self.val_set is None or self.progress.best_map50 < 0:
+        if self.parts.data.val_set is None or self.progress.best_map50 < 0:
             self.save_best(None)
         if self.world.is_main:
             logbook.plot_curves(self.run_dir / "log.csv", self.run_dir / "curves.png")
@@ -368,8 +306,8 @@ class Trainer:
         given each epoch's order, so that worker processes start once, not once an epoch (a
         GPU run of hundreds of short epochs would spend minutes starting them)."""
         start = self.progress.batch_in_epoch * self.batch_size
-        order = epoch_order(len(self.new_data), self.config.seed, self.progress.epoch,
-                            self.replay_size, self.config.replay_ratio)
+        order = epoch_order(len(self.parts.data.new), self.config.seed, self.progress.epoch,
+                            self.parts.data.replay_size, self.config.replay_ratio)
         if self._epoch_loader is not None:
             sampler = self._epoch_loader.sampler
             assert isinstance(sampler, EpochSampler)
@@ -380,7 +318,7 @@ class Trainer:
         cv2.setNumThreads(1)
         workers = self.config.workers
         self._epoch_loader = DataLoader(
-            self.train_data, batch_size=self.batch_size, sampler=EpochSampler(
+            self.parts.data.train, batch_size=self.batch_size, sampler=EpochSampler(
                 order, start, self.world), collate_fn=collate, drop_last=True,
             num_workers=workers, worker_init_fn=_worker_init if workers else None,
             persistent_workers=workers > 0, pin_memory=self.device.type == "cuda",
@@ -424,13 +362,14 @@ class Trainer:
     def _validate(self) -> float:
         """Validate the EMA weights; keep them as best.pt when they beat the best so far
         (rank 0 alone: the others' weights are the same)."""
-        if self.val_set is None or not self.world.is_main:
+        data = self.parts.data
+        if data.val_set is None or not self.world.is_main:
             return float("nan")
         # Validated as training sees the scans: serving's letterbox with --rect, bfloat16 with
         # --bf16 (mAP within noise of float32's; about 4x faster than square float32 here)
-        map50 = validation_map50(self.ema.module, self.val_set, self.config.input_size,
+        map50 = validation_map50(self.ema.module, data.val_set, self.config.input_size,
                                  rect=self.config.rect, bf16=self.config.bf16,
-                                 cache=self.val_cache)
+                                 cache=data.val_cache)
         if map50 > self.progress.best_map50:
             self.progress.best_map50 = map50
             self.save_best(map50)
@@ -455,3 +394,16 @@ class Trainer:
                "lr": self.optimizer.param_groups[0]["lr"],
                "elapsed_s": round(self.progress.elapsed_s, 1), **losses, **extra}
         logbook.append_row(self.run_dir / "log.csv", row)
+
+
+class Trainer(TrainingLoop):
+    """The training loop over ``model`` and data sets, its parts built by
+    :func:`~xscreen.training.setup.build_parts` (what ``xscreen train`` runs)."""
+
+    def __init__(self, config: TrainConfig, model: Detector, train_set: Dataset,
+                 val_set: Dataset | None, run_dir: Path, *, replay_set: Dataset | None = None,
+                 world: World = SINGLE_PROCESS, lineage: dict[str, Any] | None = None,
+                 device: torch.device | None = None) -> None:
+        parts = build_parts(config, model, train_set, val_set, run_dir, replay_set=replay_set,
+                            world=world, device=device)
+        super().__init__(config, parts, run_dir, lineage=lineage)

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 from xscreen.datasets.coco import Dataset
 from xscreen.models.detector import DetectionPostprocess, Detector
 from xscreen.models.preprocess import LetterboxInfo, padded_size, unletterbox_boxes
-from xscreen.training.data import DetectionDataset, ImageCache, collate
+from xscreen.training.data import DetectionDataset, ImageCache, collate, letterbox_stride
 from xscreen.training.metrics import ImageDetections, coco_map
 
 
@@ -26,8 +26,9 @@ def torch_detections(model: Detector, dataset: Dataset, input_size: int, batch_s
     """
     model.eval()
     postprocess = DetectionPostprocess()
-    loader = DataLoader(DetectionDataset(dataset, input_size, rect=rect, cache=cache),
-                        batch_size=batch_size, collate_fn=collate, num_workers=0)
+    samples = DetectionDataset(dataset, input_size, rect=rect, cache=cache,
+                               stride=letterbox_stride(model))
+    loader = DataLoader(samples, batch_size=batch_size, collate_fn=collate, num_workers=0)
     weight = next(model.parameters(), None)
     device = weight.device if weight is not None else torch.device("cpu")
     rows = []

@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("xscreen.serving.serve_cli", "the screening API and operator viewer"),
     "models": ("xscreen.serving.models_cli",
                "the model registry: list, show, add, activate, rollback"),
-    "keys": ("xscreen.serving.keys_cli", "create API keys"),
+    "keys": ("xscreen.serving.keys_cli", "API keys: create, list, revoke"),
     "risk": ("xscreen.serving.risk_cli",
              "check a risk configuration, or fit its weights to the operators' verdicts"),
 }

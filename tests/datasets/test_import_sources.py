@@ -78,7 +78,7 @@ def write_coco(root: Path, layout: str = "plain") -> Path:
 
 def write_verdict_export(root: Path) -> Path:
     """What GET /v1/training-export returns: the service's own writer."""
-    from xscreen.serving.export import Example, coco_zip
+    from xscreen.serving.training_export import Example, coco_zip
 
     examples = [Example(f"{name}.png", image(name), "cleared" if not boxes else
                         "threat_confirmed",
@@ -86,7 +86,7 @@ def write_verdict_export(root: Path) -> Path:
                          for label, x, y, w, h in boxes]) for name, boxes in SCENES.items()]
     root.mkdir(parents=True)
     path = root / "verdicts.zip"
-    path.write_bytes(coco_zip(examples))
+    path.write_bytes(coco_zip(examples, CLASSES))
     return path
 
 

@@ -52,6 +52,24 @@ def test_bad_inputs_raise(shape: tuple[int, ...], size: int) -> None:
         letterbox(np.zeros(shape, np.uint8), size)
 
 
+@pytest.mark.parametrize(("stride", "expected_shape"), [
+    (32, (3, 384, 512)), (64, (3, 384, 512)), (128, (3, 384, 512)), (256, (3, 512, 512)),
+    (16, (3, 368, 512)),
+])
+def test_letterbox_pads_to_multiples_of_its_stride(stride: int,
+                                                   expected_shape: tuple[int, int, int]) -> None:
+    array, _ = letterbox(np.zeros((700, 1000, 3), np.uint8), 512, stride=stride)  # 358 rows
+    assert array.shape == expected_shape
+    assert (array[:, 358:] == 1.0).all()
+
+
+@pytest.mark.parametrize(("stride", "message"), [(0, "must be positive"), (-32, "positive"),
+                                                 (96, "multiple of 96")])
+def test_a_bad_stride_is_refused(stride: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        letterbox(np.zeros((70, 100, 3), np.uint8), 512, stride=stride)
+
+
 def test_unletterbox_inverts_the_scale_and_clips() -> None:
     _, info = letterbox(np.zeros((700, 1000, 3), np.uint8), 512)
     original = np.array([[100.0, 50.0, 300.0, 650.0]])

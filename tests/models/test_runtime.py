@@ -33,6 +33,30 @@ def test_boxes_come_back_in_original_pixels(tmp_path: Path) -> None:
     np.testing.assert_allclose(found.boxes, [[20, 40, 100, 120]])
 
 
+@pytest.mark.parametrize(("stride", "padded"), [(None, (96, 128)), (64, (128, 128))])
+def test_the_cards_letterbox_stride_pads_the_input(tmp_path: Path, stride: int | None,
+                                                    padded: tuple[int, int]) -> None:
+    from xscreen.models.card import load_card, save_card
+
+    bundle = write_fake_bundle(tmp_path / "b", ROWS[:1], input_size=128)
+    if stride is not None:       # None: a card without the field, which means 32
+        card = load_card(bundle / "model.json")
+        save_card(card.replace(letterbox_stride=stride), bundle / "model.json")
+    detector = OnnxDetector(bundle)
+    shapes: list[tuple[int, ...]] = []
+    graph = detector.run
+
+    def recording(images: np.ndarray) -> np.ndarray:
+        shapes.append(images.shape)
+        return graph(images)
+
+    detector.run = recording
+    found = detector.detect(np.zeros((70, 100, 3), np.uint8))   # 90 x 128 once scaled
+    assert shapes == [(1, 3, *padded)]
+    np.testing.assert_allclose(found.boxes, [[10 / 1.28, 20 / 1.28, 50 / 1.28, 60 / 1.28]],
+                               rtol=1e-5)
+
+
 def test_apply_thresholds_table() -> None:
     detections = Detections(np.zeros((3, 4), np.float32), np.array([0.5, 0.5, 0.7], np.float32),
                             np.array([0, 1, 7]))

@@ -71,7 +71,7 @@ def test_a_running_service_follows_models_activate(tmp_path: Path) -> None:
     second = copy_bundle(real_bundle(), tmp_path / "b2", "test-2")
     with TestClient(create_app(make_settings(home))) as client:
         service = client.app.state.service  # type: ignore[attr-defined]
-        service._watch_interval = 0.05
+        service.models._watch_interval = 0.05
         assert main(["models", "--home", str(home), "add", str(second)]) == 0
         assert main(["models", "--home", str(home), "activate", "test-2"]) == 0
         deadline = time.monotonic() + 10

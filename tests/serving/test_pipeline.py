@@ -13,14 +13,15 @@ from serving_support import png_bytes, raw_pair, real_bundle, scan_rgb, tiff_byt
 from xscreen.errors import XscreenError
 from xscreen.models.runtime import OnnxDetector
 from xscreen.serving.batching import DirectInfer, MicroBatcher, run_batch
-from xscreen.serving.pipeline import Upload, parse_manifest, screen
+from xscreen.serving.decode import decode_upload
+from xscreen.serving.pipeline import Finding, Upload, parse_manifest, screen
 
 ROWS = [[10, 20, 50, 60, 0.9, 0], [30, 30, 40, 40, 0.7, 1]]
 
 
 def test_screen_on_a_real_model() -> None:
     detector = OnnxDetector(real_bundle(), threads=1)
-    result = screen(Upload(image=png_bytes(scan_rgb(200, 120))), None, DirectInfer(detector))
+    result = screen(Upload(image=png_bytes(scan_rgb(200, 120))), DirectInfer(detector))
     body = result.to_dict()
     assert body["image"] == {"width": 200, "height": 120}
     assert body["model"] == {"name": "xscreen-tiny", "version": "test-1"}
@@ -33,20 +34,37 @@ def test_screen_on_a_real_model() -> None:
 
 def test_detections_in_original_pixels_and_risk(tmp_path: Path) -> None:
     detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=128))
-    result = screen(Upload(image=png_bytes(scan_rgb(256, 192))), None, DirectInfer(detector))
-    assert [d["label"] for d in result.detections] == ["firearm", "narcotics"]
-    assert result.detections[0]["box"] == [20.0, 40.0, 100.0, 120.0]      # scale 0.5 undone
-    assert result.risk["level"] == "high" and result.risk["action"] == "inspect"
-    assert result.risk["factors"]
+    result = screen(Upload(image=png_bytes(scan_rgb(256, 192))), DirectInfer(detector))
+    assert [d.label for d in result.detections] == ["firearm", "narcotics"]
+    assert result.detections[0] == Finding("firearm", 0.9, (20.0, 40.0, 100.0, 120.0))  # 0.5 undone
+    assert result.risk is not None
+    assert result.risk.level == "high" and result.risk.action == "inspect" and result.risk.factors
+    body = result.to_dict()
+    assert body["detections"][0] == {"label": "firearm", "score": 0.9,
+                                     "box": [20.0, 40.0, 100.0, 120.0]}
+    assert body["risk"]["level"] == "high"
+
+
+def test_detections_only_and_an_already_decoded_scan(tmp_path: Path) -> None:
+    """/v1/detect asks for no risk; a stored scan is screened from its decoded form; a hook
+    runs between decoding and the model (where the API stores the scan)."""
+    detector = OnnxDetector(write_fake_bundle(tmp_path / "b", ROWS, input_size=128))
+    upload = Upload(image=png_bytes(scan_rgb(256, 192)))
+    seen: list[int] = []
+    quick = screen(upload, DirectInfer(detector), assess_risk=False,
+                   on_decoded=lambda scan: seen.append(scan.width))
+    assert seen == [256] and quick.risk is None and "risk" not in quick.to_dict()
+    assert set(quick.timings_ms) == {"decode", "model", "queue", "inference", "total"}
+    again = screen(decode_upload(upload), DirectInfer(detector))
+    assert again.detections == quick.detections and "decode" not in again.timings_ms
 
 
 def test_raw_pair_upload(tmp_path: Path) -> None:
     high, low = raw_pair()
     detector = OnnxDetector(write_fake_bundle(tmp_path / "b", []))
-    result = screen(Upload(high=tiff_bytes(high), low=tiff_bytes(low)), None,
-                    DirectInfer(detector))
-    assert (result.width, result.height) == (160, 96) and result.detections == []
-    assert result.risk["level"] == "low"
+    result = screen(Upload(high=tiff_bytes(high), low=tiff_bytes(low)), DirectInfer(detector))
+    assert (result.width, result.height) == (160, 96) and result.detections == ()
+    assert result.risk is not None and result.risk.level == "low"
 
 
 @pytest.mark.parametrize(("upload", "words"), [
@@ -56,7 +74,7 @@ def test_raw_pair_upload(tmp_path: Path) -> None:
 ])
 def test_upload_shape_errors(upload: Upload, words: str) -> None:
     with pytest.raises(XscreenError, match=words) as caught:
-        screen(upload, None, DirectInfer(OnnxDetector(real_bundle())))
+        screen(upload, DirectInfer(OnnxDetector(real_bundle())))
     assert caught.value.http_status == 400
 
 

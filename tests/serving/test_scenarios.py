@@ -12,7 +12,11 @@ from conftest import load_benchmark, write_fake_bundle
 from xscreen import CLASSES
 from xscreen.serving.manifest import parse_manifest
 from xscreen.serving.risk import party_keys
-from xscreen.serving.scenarios import ScenarioConfig, generate, misspell
+
+scenarios = load_benchmark("scenarios")   # benchmarks/scenarios.py (not a package)
+ScenarioConfig = scenarios.ScenarioConfig
+generate = scenarios.generate
+misspell = scenarios.misspell
 
 FAST = ScenarioConfig(parcels=200, with_scans=False, contraband_share=0.2)
 

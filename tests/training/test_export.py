@@ -43,6 +43,9 @@ def test_bundle_files_and_card(bundle: Path, capsys: pytest.CaptureFixture[str])
     assert card.training["config"]["augment"]["zoom"] == 0.25
     assert card.training["config"]["warmup_steps"] == 2
     assert set(card.thresholds) == set(card.classes)
+    # the detector's coarsest stride, written into the card for serving's letterbox
+    assert card.letterbox_stride == max(build_model("xscreen_tiny").strides)
+    assert json.loads((bundle / "model.json").read_text())["letterbox_stride"] == 32
 
 
 def test_graph_has_the_contract_io(bundle: Path) -> None:

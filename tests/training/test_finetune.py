@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -15,12 +16,13 @@ from conftest import write_tiny_dataset
 from xscreen import CLASSES
 from xscreen.cli import main
 from xscreen.datasets.coco import categories, load_dataset, write_annotations
+from xscreen.datasets.splits import without_holdout
 from xscreen.models.card import ModelCard, file_sha256, load_bundle, save_card
 from xscreen.models.detector import build_model
 from xscreen.training.checkpoint import load_checkpoint
 from xscreen.training.config import load_config
 from xscreen.training.distributed import World
-from xscreen.training.run import grow_class_layers, load_data, load_initial_weights
+from xscreen.training.inputs import grow_class_layers, initialise, read_inputs, read_parent
 from xscreen.training.trainer import EpochSampler, Trainer, epoch_order
 
 FAST = "warmup_steps: 2\nworkers: 0\nthreads: 1\n"
@@ -87,7 +89,7 @@ def test_ranks_take_equal_disjoint_slices() -> None:
 def test_class_layers_grow_with_the_parents_rows(parent: Path) -> None:
     parent_weights = torch.load(parent / "weights.pt")["model"]
     model = build_model("xscreen_tiny", num_classes=5)
-    load_initial_weights(model, parent, (*CLASSES, "knife"))
+    initialise(model, read_parent(parent), (*CLASSES, "knife"))
     for name, value in model.state_dict().items():
         if name.endswith("class_logits.weight"):
             assert value.shape[0] == 5
@@ -105,14 +107,15 @@ def test_classes_may_be_appended_never_reordered(parent: Path) -> None:
     from xscreen.errors import UsageError
 
     with pytest.raises(UsageError, match="never reorder"):
-        load_initial_weights(build_model("xscreen_tiny"), parent,
-                             ("narcotics", "firearm", "gold", "counterfeit"))
+        initialise(build_model("xscreen_tiny"), read_parent(parent),
+                   ("narcotics", "firearm", "gold", "counterfeit"))
 
 
 def test_held_out_images_are_never_trained_on(tmp_path: Path) -> None:
     data = with_new_class(tmp_path / "new", holdout=3)
     config = load_config(None, {"data": str(data), "out": str(tmp_path / "run")})
-    train_set, replay_set, _ = load_data(config, (*CLASSES, "knife"))
+    given = read_inputs(config, None, (*CLASSES, "knife"))
+    train_set, replay_set = given.train_set, given.replay_set
     assert len(train_set.images) == 5 and replay_set is None
     held = {image["file_name"] for image in train_set.coco["images"]} & {
         image["file_name"] for image in load_dataset(data, (*CLASSES, "knife")).coco["images"][:3]}
@@ -153,7 +156,7 @@ def test_frozen_backbone_and_norm_stay_as_the_parent_left_them(
                                                "model": "xscreen_tiny", "input_size": 128,
                                                "init": str(parent)})
     model = build_model("xscreen_tiny")
-    load_initial_weights(model, parent)
+    initialise(model, read_parent(parent))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = Trainer(config, model, load_dataset(tiny_dataset), None, tmp_path)
     from xscreen.training.data import DetectionDataset, collate
@@ -193,3 +196,101 @@ def test_a_dataset_that_renames_a_class_is_not_a_new_class(tiny_dataset: Path, t
                  str(tmp_path / "run"), "--model", "xscreen_tiny", "--input-size", "128",
                  "--epochs", "1", "--config", str(tmp_path / "c.yaml")]) == 2
     assert "unknown class 'pistol'" in capsys.readouterr().err
+
+
+def _count_opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file opened from here on (builtins.open, io.open: pathlib and torch.load alike)."""
+    import builtins
+    import io
+
+    opened: list[str] = []
+    real_open = io.open
+
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    return opened
+
+
+@pytest.mark.parametrize("from_file", [False, True])
+def test_the_parent_and_each_annotations_file_are_read_once_with_the_same_results(
+        parent: Path, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        from_file: bool) -> None:
+    from xscreen.training import inputs
+
+    data = with_new_class(tmp_path / "new", holdout=2)
+    source = parent / "weights.pt" if from_file else parent   # a best.pt, or a bundle
+    config = load_config(None, {"data": str(data), "replay": str(tiny_dataset),
+                                "val": str(tiny_dataset), "init": str(source),
+                                "out": str(tmp_path / "run")})
+    opened = _count_opens(monkeypatch)
+    first = inputs.read_parent(source)
+    given = inputs.read_inputs(config, first)
+    torch.manual_seed(0)     # the appended class's fresh rows
+    model = build_model("xscreen_tiny", num_classes=len(given.classes))
+    inputs.initialise(model, first, given.classes)
+    lineage = inputs.run_lineage(config, given, first)
+    assert opened.count(str(parent / "weights.pt")) == 1
+    assert opened.count(str(data / "annotations.json")) == 1
+    assert opened.count(str(tiny_dataset / "annotations.json")) == 2   # replay and val
+    monkeypatch.undo()
+    # what reading each file on its own makes of them
+    classes = (*CLASSES, "knife")
+    assert given.classes == classes and given.holdout_images == 2
+    for ours, theirs in ((given.train_set, without_holdout(load_dataset(data, classes))),
+                         (given.replay_set, load_dataset(tiny_dataset, classes)),
+                         (given.val_set, load_dataset(tiny_dataset, classes))):
+        assert ours is not None and ours.images == theirs.images
+    if from_file:
+        assert lineage["parent"]["sha256_checkpoint"] == file_sha256(source)
+    else:
+        card = json.loads((parent / "model.json").read_text())
+        assert lineage["parent"] == {"path": str(parent), "name": card["name"],
+                                     "version": card["version"], "sha256": card["sha256"],
+                                     "classes": card["classes"],
+                                     "thresholds": card["thresholds"]}
+    assert lineage["data"]["new_annotations_sha256"] == file_sha256(data / "annotations.json")
+    assert (lineage["data"]["new_images"], lineage["data"]["holdout_images"]) == (6, 2)
+    assert lineage["data"]["classes_added"] == ["knife"]
+    torch.manual_seed(0)
+    fresh = build_model("xscreen_tiny", num_classes=5).state_dict()
+    parent_weights = torch.load(parent / "weights.pt")["model"]
+    for name, value in model.state_dict().items():
+        if name.endswith(("class_logits.weight", "class_logits.bias")):
+            assert torch.equal(value[:4], parent_weights[name])
+            assert torch.equal(value[4:], fresh[name][4:])      # the appended class, fresh
+        else:
+            assert torch.equal(value, parent_weights[name]), name
+
+
+def test_xscreen_train_reads_the_parent_and_each_annotations_file_once(
+        parent: Path, tiny_dataset: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = with_new_class(tmp_path / "new", holdout=2)
+    val = tmp_path / "val"
+    shutil.copytree(tiny_dataset, val)
+    (tmp_path / "c.yaml").write_text(FAST)
+    opened = _count_opens(monkeypatch)
+    assert main(["train", "--data", str(data), "--replay", str(tiny_dataset), "--val", str(val),
+                 "--init", str(parent), "--out", str(tmp_path / "run"), "--model",
+                 "xscreen_tiny", "--input-size", "128", "--batch", "4", "--epochs", "1",
+                 "--config", str(tmp_path / "c.yaml")]) == 0
+    monkeypatch.undo()
+    assert opened.count(str(parent / "weights.pt")) == 1
+    for folder in (data, tiny_dataset, val):
+        assert opened.count(str(folder / "annotations.json")) == 1, folder
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["classes"] == [*CLASSES, "knife"]
+
+
+def test_a_parent_that_is_not_a_checkpoint_is_refused(tmp_path: Path) -> None:
+    from xscreen.errors import UsageError
+    from xscreen.training.inputs import read_parent
+
+    (tmp_path / "best.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UsageError, match="cannot be read"):
+        read_parent(tmp_path / "best.pt")
+    with pytest.raises(UsageError, match="no weights found"):
+        read_parent(tmp_path / "missing")

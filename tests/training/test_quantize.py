@@ -58,8 +58,8 @@ def test_card_says_int8_and_verifies(fp32_bundle: Path, int8_bundle: Path,
         (tiny_dataset / "images").iterdir()))
     assert child.quantization["calibration"]["data"] == str(tiny_dataset.resolve())
     assert "--write-thresholds" in child.quantization["note"]
-    assert (child.thresholds, child.classes, child.input_size) == (
-        parent.thresholds, parent.classes, parent.input_size)
+    assert (child.thresholds, child.classes, child.input_size, child.letterbox_stride) == (
+        parent.thresholds, parent.classes, parent.input_size, parent.letterbox_stride)
     assert child.version == "t1-int8" and child.metrics == {}
 
 
@@ -201,7 +201,7 @@ def test_old_cards_are_fp32_and_bad_precision_is_refused(
     values = json.loads((fp32_bundle / "model.json").read_text())
     old = {k: v for k, v in values.items() if k not in ("precision", "quantization")}
     assert card_from_dict(old).precision == "fp32"    # cards written before the field still load
-    with pytest.raises(ModelBundleError, match="precision must be one of"):
+    with pytest.raises(ModelBundleError, match="precision: must be one of"):
         card_from_dict({**values, "precision": "int4"})
     damaged = tmp_path / "damaged"
     shutil.copytree(fp32_bundle, damaged)
@@ -209,3 +209,28 @@ def test_old_cards_are_fp32_and_bad_precision_is_refused(
     assert main(["quantize", str(damaged), "--calibration", str(damaged), "--out",
                  str(tmp_path / "x")]) != 0
     assert "quantization must be an object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stride", [None, 64])
+def test_int8_cards_keep_the_parents_letterbox_stride(stride: int | None) -> None:
+    from xscreen.models.card import ModelCard
+    from xscreen.training.quantize import int8_card
+
+    values = {"name": "m", "version": "1", "classes": ["firearm"], "input_size": 128,
+              "sha256": "0" * 64, "lineage": {"gate": {"passed": True}}}
+    parent = ModelCard(**values, **({} if stride is None else {"letterbox_stride": stride}))
+    child = int8_card(parent, "1" * 64, {"format": "QDQ"}, None)
+    assert (child.precision, child.version, child.lineage) == ("int8", "1-int8", {})
+    assert child.letterbox_stride == (stride or 32)
+    assert ("letterbox_stride" in child.to_dict()) == (stride is not None)  # old cards stay so
+
+
+def test_calibration_scans_are_letterboxed_to_the_cards_stride(tiny_dataset: Path) -> None:
+    from xscreen.training.quantize import letterboxed
+
+    scans = calibration_images(tiny_dataset, 3)
+    for stride in (32, 64):
+        shapes = [batch.shape for batch in letterboxed(scans, 128, stride)]
+        assert len(shapes) == 3 and all(shape[:2] == (1, 3) and max(shape[2:]) == 128
+                                        and shape[2] % stride == shape[3] % stride == 0
+                                        for shape in shapes)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,34 @@ def test_loss_falls_on_a_repeated_batch(tiny_dataset: Path, tmp_path: Path, bf16
     images, targets = collate([DetectionDataset(dataset, 128)[i] for i in range(4)])
     losses = [trainer.run_step(images, targets)["loss"] for _ in range(25)]
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+@pytest.mark.parametrize(("options", "frozen"), [
+    ("freeze_norm: true\n", lambda name: True),
+    ("freeze_backbone: true\n", lambda name: name.startswith("backbone."))])
+def test_frozen_batchnorm_statistics_stay_while_training(
+        tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: str,
+        frozen: Callable[[str], bool]) -> None:
+    config = load_config(fast_config(tmp_path, FAST + options),
+                         {"data": str(tiny_dataset), "out": str(tmp_path),
+                          "model": "xscreen_tiny", "input_size": 128})
+    dataset = load_dataset(tiny_dataset)
+    trainer = Trainer(config, build_model("xscreen_tiny"), dataset, None, tmp_path)
+    images, targets = collate([DetectionDataset(dataset, 128)[i] for i in range(4)])
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items() if "running_" in k}
+    mode_changes = []
+    train = trainer.model.train
+    monkeypatch.setattr(trainer.model, "train", lambda mode=True: mode_changes.append(mode)
+                        or train(mode))
+    for _ in range(2):
+        trainer.run_step(images, targets)
+    assert not mode_changes                         # modes set once, not walked every step
+    trainer.model.train()                           # e.g. after something put it in eval mode
+    trainer.run_step(images, targets)
+    assert len(mode_changes) == 2                   # that call, and the step restoring them
+    after = trainer.model.state_dict()
+    for name, value in before.items():
+        assert torch.equal(after[name], value) == frozen(name), name
 
 
 @pytest.mark.slow
@@ -153,7 +182,7 @@ def test_bad_datasets_are_refused(tiny_dataset: Path, tmp_path: Path, change: st
 @pytest.mark.parametrize(("extra", "yaml_text", "message"), [
     (["--model", "yolo"], FAST, "unknown model 'yolo'"),
     (["--init", "/nonexistent/bundle"], FAST, "no weights found"),
-    ([], FAST + "momentum: 0.9\n", "unknown key 'momentum'"),
+    ([], FAST + "momentum: 0.9\n", "momentum: unknown key"),
     (["--input-size", "100"], FAST, "multiple of 32"),
     ([], FAST + "assigner: atss\n", "assigner must be one of fcos, tal"),
     (["--assigner", "atss"], FAST, "assigner must be one of fcos, tal"),
@@ -288,6 +317,18 @@ def test_rect_samples_are_the_serving_letterbox_and_batches_pad_white(tiny_datas
     assert same.shape == (2, 3, 96, 128)
 
 
+def test_rect_samples_pad_to_the_models_coarsest_stride(tiny_dataset: Path) -> None:
+    from xscreen.models.preprocess import letterbox
+    from xscreen.training.data import letterbox_stride, read_rgb
+
+    model = build_model("xscreen_tiny")
+    assert letterbox_stride(model) == max(model.strides) == 32
+    dataset = load_dataset(tiny_dataset)
+    image, _ = DetectionDataset(dataset, 128, rect=True, stride=64)[0]
+    served, _ = letterbox(read_rgb(dataset.image_path(dataset.images[0])), 128, stride=64)
+    assert image.shape == (3, 128, 128) and torch.equal(image, torch.from_numpy(served))
+
+
 def test_rect_turns_quarter_turns_off_and_refuses_them_when_asked(tiny_dataset: Path,
                                                                   tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[
@@ -361,22 +402,25 @@ def test_training_caches_scans_and_removes_the_cache_at_the_end(tiny_dataset: Pa
                                                 "epochs": 2, "batch": 4})
     dataset = load_dataset(tiny_dataset)
     trainer = Trainer(config, build_model("xscreen_tiny"), dataset, dataset, run)
-    assert trainer.new_data.cache is not None and trainer.val_cache is not None
+    assert trainer.parts.data.new.cache is not None
+    assert trainer.parts.data.val_cache is not None
     assert (run / "image-cache" / "train-rank0" / "pixels.u8").is_file()
     trainer.train()
     assert not (run / "image-cache").exists()
     off = load_config(fast_config(tmp_path, FAST + "cache_images: false\n"),
                       {"data": str(tiny_dataset), "out": str(tmp_path / "off")})
     assert Trainer(off, build_model("xscreen_tiny"), dataset, dataset,
-                   tmp_path / "off").new_data.cache is None
+                   tmp_path / "off").parts.data.new.cache is None
     tip = load_config(fast_config(tmp_path, FAST + "online_tip: true\n"),
                       {"data": str(tiny_dataset), "out": str(tmp_path / "tip")})
     assert Trainer(tip, build_model("xscreen_tiny"), dataset, None,
-                   tmp_path / "tip").new_data.cache is None
+                   tmp_path / "tip").parts.data.new.cache is None
 
 
 class _OneBox(torch.nn.Module):
     """A stand-in detector: one confident box at input pixels (16, 8)-(48, 40), class 2."""
+
+    strides = (32,)       # what its letterbox pads to (xscreen.training.data.letterbox_stride)
 
     def forward(self, images: torch.Tensor) -> object:
         from xscreen.models.detector import HeadOutputs

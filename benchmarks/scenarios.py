@@ -1,5 +1,9 @@
 """A synthetic parcel stream for measuring the risk score: scans, manifests and party history.
 
+Test and benchmark support, not part of the service: ``benchmarks/bench_risk.py`` measures the
+risk score on it and the risk tests draw parcels from it (they load it with
+``conftest.load_benchmark("scenarios")``; ``benchmarks/`` is not a package).
+
 ``generate(config, seed)`` returns a :class:`Scenario`: parcels (a synthetic dual-energy scan from
 :func:`xscreen.datasets.scene.synthesise_scan`, its ground-truth threats, a manifest) and the
 party history known before the stream starts. Contraband correlates with manifest signals, but

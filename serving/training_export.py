@@ -17,8 +17,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from xscreen import CLASSES
-
 
 @dataclass(frozen=True)
 class Example:
@@ -41,9 +39,10 @@ def verdict_labels(decision: str, corrected: list[dict[str, Any]] | None,
     return list(detections) if decision == "threat_confirmed" else []
 
 
-def coco_zip(examples: Iterable[Example], classes: tuple[str, ...] = CLASSES) -> bytes:
+def coco_zip(examples: Iterable[Example], classes: tuple[str, ...]) -> bytes:
     """The zip of a COCO dataset holding ``examples``; its categories are ``classes`` (the
-    contract's, then any a model appended), extended by any other label an example carries."""
+    serving model card's: the contract's, then any a model appended), extended by any other
+    label an example carries."""
     from xscreen.datasets.coco import categories
 
     names = list(classes)
