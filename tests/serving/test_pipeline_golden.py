@@ -171,10 +171,12 @@ def test_every_entry_point_gives_the_recorded_results(
                          f"cli risk {name}")
 
 def test_the_golden_scans_find_something() -> None:
-    """The recorded set is worth checking: most scans have detections, and risk varies."""
+    """The recorded set is worth checking: some scans have detections, and risk varies. (The
+    default model of 2026-12-07, trained on packed 800 x 560 bags, boxes threats in two of these
+    small 384 x 288 scans at its thresholds; the previous one, in four.)"""
     golden = json.loads(GOLDEN.read_text())["http"]
     found = [name for name, entry in golden.items() if entry["scans"]["detections"]]
-    assert len(found) >= 4, found
+    assert len(found) >= 2, found
     assert len({entry["scans"]["risk"]["score"] for entry in golden.values()}) >= 3
     # /v1/detect and /v1/scans agree on detections
     for name, entry in golden.items():
