@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_review_routes(api)
     _add_model_routes(api)
     _add_viewer_routes(api)
-    api.include_router(key_routes(get_principal))
+    api.include_router(key_routes(require("admin")))
     app.include_router(api)
     _add_ops_routes(app)
     _add_docs_routes(app)

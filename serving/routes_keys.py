@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from xscreen.serving import schemas
 from xscreen.serving.keys import KeyRing
-from xscreen.serving.service import Principal, require_role
+from xscreen.serving.service import Principal
 
 # Postgres' INTEGER: a larger id cannot exist, and must be a 404, not a driver's overflow
 MAX_KEY_ID = 2**31 - 1
@@ -62,13 +62,10 @@ KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 KeyId = Annotated[int, Path(ge=1, le=MAX_KEY_ID, description="the key's id (GET /v1/keys)")]
 
 
-def key_routes(get_principal: Callable[..., Principal]) -> APIRouter:
-    """The routes, authenticated by ``get_principal`` (the app's bearer-key dependency)."""
+def key_routes(admin: Callable[..., Principal]) -> APIRouter:
+    """The routes, each taking ``admin``: the app's one role dependency,
+    ``serving.app.require("admin")``, so that roles are checked in one place."""
     router = APIRouter(tags=["keys"])
-
-    def admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        require_role(principal, "admin")
-        return principal
 
     @router.get("/v1/keys", response_model=list[KeyOut])
     def list_keys(keys: KeyRingDep, caller: Annotated[Principal, Depends(admin)]) -> Any:
