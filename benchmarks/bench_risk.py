@@ -29,7 +29,6 @@ then says ORACLE in capitals, because such numbers say nothing about any model.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import time
@@ -273,8 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"({args.fit_verdicts} verdicts):")
         for line in report_lines(fit):
             print("  " + line)
-        fitted = dataclasses.replace(config, factor_weights=fit.weights,
-                                     version=f"{config.version}-fit")
+        fitted = config.model_copy(update={"factor_weights": fit.weights,
+                                           "version": f"{config.version}-fit"})
         print(f"\nthe measured stream (seed {args.seed}) scored with the fitted weights:")
         print_report(measure(scenario, detect, fitted, args.budget), scenario, source,
                      args.budget, time.perf_counter() - started)

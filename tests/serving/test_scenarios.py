@@ -108,6 +108,15 @@ def test_benchmark_runs_on_oracle_detections(capsys: pytest.CaptureFixture[str])
     assert "ORACLE" in out and "fused" in out and "ROC AUC" in out
 
 
+def test_benchmark_fits_weights_on_a_calibration_stream(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    assert load_bench().main(["--oracle-detections", "--parcels", "8", "--size", "128",
+                              "--contraband-share", "0.4", "--fit", "--fit-parcels", "16",
+                              "--fit-verdicts", "all"]) == 0
+    out = capsys.readouterr().out
+    assert "weights fitted on calibration stream" in out and "with the fitted weights" in out
+
+
 def test_benchmark_runs_on_a_model_bundle(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     # A fake bundle that finds one gold object in every parcel: the real OnnxDetector path.
