@@ -54,6 +54,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def is_sha256(digest: str) -> bool:
+    """Whether ``digest`` is a SHA-256 as cards write it: 64 lowercase hex digits."""
+    return len(digest) == 64 and set(digest) <= HEX_DIGITS
+
+
 def _invalid(message: str) -> PydanticCustomError:
     """A card problem in words; pydantic puts the field's path before it."""
     return PydanticCustomError("invalid_card", message)
@@ -119,7 +124,7 @@ class ModelCard(Strict):
     @field_validator("sha256")
     @classmethod
     def _hex_digest(cls, digest: str) -> str:
-        if len(digest) != 64 or not set(digest) <= HEX_DIGITS:
+        if not is_sha256(digest):
             raise _invalid("must be 64 lowercase hex digits")
         return digest
 
@@ -192,7 +197,7 @@ def pretrained_problems(pretrained: Any) -> list[str]:
     if missing:
         return [f"must name {', '.join(PRETRAINED_KEYS)}; missing {missing}"]
     digest = pretrained["sha256"]
-    if len(digest) != 64 or not set(digest) <= HEX_DIGITS:
+    if not is_sha256(digest):
         return [f"sha256 must be 64 lowercase hex digits, got {digest!r}"]
     return []
 

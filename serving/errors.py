@@ -86,20 +86,26 @@ class ManifestJsonError(XscreenError):
     http_status = 422
 
 
-class OverloadedError(XscreenError):
-    """More scans are being screened than the inference queue holds (``XSCREEN_MAX_QUEUE``):
-    refused before anything is stored, with ``Retry-After`` (503: the next try may succeed)."""
+class RetryLaterError(XscreenError):
+    """503: the request may succeed if retried after ``retry_after_s`` seconds, which the
+    problem handler sends as ``Retry-After`` (RFC 9110 section 10.2.3)."""
 
     http_status = 503
+    retry_after_s = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers the problem handler adds."""
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class OverloadedError(RetryLaterError):
+    """More scans are being screened than the inference queue holds (``XSCREEN_MAX_QUEUE``):
+    refused before anything is stored, with ``Retry-After`` (503: the next try may succeed)."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, int(retry_after_s))
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The response headers the problem handler adds (RFC 9110 section 10.2.3)."""
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -110,16 +116,11 @@ class OverloadedError(XscreenError):
 DATABASE_RETRY_AFTER_S = 3
 
 
-class DatabaseUnavailableError(XscreenError):
+class DatabaseUnavailableError(RetryLaterError):
     """The database cannot be reached or dropped the connection (restarting, down, the pool
     exhausted): 503 with ``Retry-After``; the service reconnects by itself."""
 
-    http_status = 503
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The response headers the problem handler adds (RFC 9110 section 10.2.3)."""
-        return {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    retry_after_s = DATABASE_RETRY_AFTER_S
 
 
 class DatabaseFullError(XscreenError):

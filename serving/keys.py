@@ -37,11 +37,15 @@ NO_KEY = ("no API key: send 'Authorization: Bearer <key>' (an admin makes keys w
 UNKNOWN_KEY = "unknown API key; check it or ask an admin for a new one"
 
 
-def as_utc(moment: datetime | None) -> datetime | None:
-    """``moment`` as an aware UTC time (SQLite gives back naive times, stored in UTC)."""
-    if moment is None:
-        return None
+def to_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC time; a naive one is taken as UTC (SQLite gives back naive
+    times, stored in UTC, and a date given without a zone means UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """:func:`to_utc`, None staying None."""
+    return None if moment is None else to_utc(moment)
 
 
 def minute(moment: datetime) -> str:
@@ -116,10 +120,13 @@ class KeyRing:
         if row is None:
             raise AuthenticationError(UNKNOWN_KEY)
         key, now = KeyInfo.of(row), self.now()
-        if key.revoked_at is not None:
+        state = key.state(now)
+        if state == "revoked":
+            assert key.revoked_at is not None
             raise AuthenticationError(f"this API key was revoked on {minute(key.revoked_at)}; "
                                       "ask an admin for a new one")
-        if key.expires_at is not None and key.expires_at <= now:
+        if state == "expired":
+            assert key.expires_at is not None
             raise AuthenticationError(f"this API key expired on {minute(key.expires_at)}; ask "
                                       "an admin for a new one")
         self._record_use(key, now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from xscreen.errors import UsageError
@@ -48,6 +48,8 @@ def parse_expiry(expires_in: str | None, expires: str | None,
                  now: datetime) -> datetime | None:
     """The moment a new key stops working, from ``--expires-in`` or ``--expires``; None when
     neither is given. UsageError naming the accepted forms for anything else."""
+    from xscreen.serving.keys import to_utc
+
     if expires_in is not None:
         match = DURATION.fullmatch(expires_in.strip().lower())
         if match is None or int(match[1]) == 0:
@@ -62,7 +64,7 @@ def parse_expiry(expires_in: str | None, expires: str | None,
     except ValueError:
         raise UsageError(f"--expires {expires!r} is not a date; give YYYY-MM-DD (00:00 UTC) or "
                          "an ISO 8601 time such as 2027-03-01T18:00+01:00") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = to_utc(moment)
     if moment <= now:
         raise UsageError(f"--expires {expires!r} is not in the future; give a later date")
     return moment

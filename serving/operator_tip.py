@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import cv2
@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from xscreen.models.boxes import box_iou
 from xscreen.serving.errors import InvalidFieldError
 from xscreen.serving.roles import Principal
+from xscreen.serving.scans import iso_utc
 from xscreen.serving.service import ScreeningService
 from xscreen.serving.store import ApiKey, Scan, ServiceSetting, TipPresentation, utcnow
 
@@ -55,7 +56,7 @@ class TipState:
 
     def to_dict(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "rate": self.rate,
-                "updated_at": _iso(self.updated_at), "updated_by": self.updated_by}
+                "updated_at": iso_utc(self.updated_at), "updated_by": self.updated_by}
 
 
 class TipTraining:
@@ -110,7 +111,7 @@ class TipTraining:
         png = self.service.blobs.get(presentation.blob)
         if not annotated:
             return png
-        return _annotated(png, self.service.scan_dict(scan_id)["detections"])
+        return _annotated(png, self.service.scans.scan_dict(scan_id)["detections"])
 
     def _open_presentation(self, scan_id: str, principal: Principal) -> TipPresentation | None:
         with self.sessions() as session:
@@ -146,7 +147,8 @@ class TipTraining:
         None when no part of the threat ended up visible (no fair test)."""
         from xscreen.datasets.tip import project_random
 
-        rgb = _decode_png(self.service.image_png(scan_id, principal, annotated=False))
+        png = self.service.renderings.image_png(scan_id, principal, annotated=False)
+        rgb = _decode_png(png)
         # As training does: a scan's width spans about 0.6-1.5 m, so threats come at real sizes.
         pitch_mm = float(rng.uniform(0.6, 1.5)) * 1000.0 / max(rgb.shape[1], 1)
         projection = project_random(rgb, rng, pitch_mm=pitch_mm)
@@ -215,7 +217,7 @@ class TipTraining:
             {"key_id": key_id, "name": name, "presented": int(count), "hits": int(hit or 0),
              "misses": int(count) - int(hit or 0),
              "hit_rate": round(int(hit or 0) / int(count), 4) if count else None,
-             "last_at": _iso(last)}
+             "last_at": iso_utc(last)}
             for key_id, name, count, hit, last in rows]}
 
 
@@ -247,9 +249,3 @@ def _decode_png(png: bytes) -> np.ndarray:
     bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert bgr is not None, "the service's own PNG rendering did not decode"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

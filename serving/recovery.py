@@ -159,13 +159,14 @@ class ScanRecovery:
         try:
             manifest = parse_manifest_data(record.manifest)
             with service.batcher.admitted(wait=True):   # takes its turn with live requests
-                screened = service._screen(record.id, service._decode_stored(record), manifest)
+                screened = service.screening.screen_stored(
+                    record.id, service.screening.decode_stored(record), manifest)
         except (NotReadyError, OverloadedError) as error:
             log.warning("scan %s left for the next sweep: %s", record.id, error)
             return 0
         except XscreenError as error:
             log.error("scan %s could not be screened: %s", record.id, error)
-            service._mark_failed(record.id, str(error))
+            service.scans.mark_failed(record.id, str(error))
             return 1
         return int(screened)      # 0: another thread or replica has it, or had it
 

@@ -115,6 +115,14 @@ class ScanRepository:
             record.screened_at = store.utcnow()
         return True
 
+    def mark_failed(self, scan_id: str, problem: str) -> None:
+        """A stored scan that cannot be screened (its bytes no longer decode): ``failed``,
+        with the reason."""
+        with self.sessions.begin() as session:
+            record = session.get(Scan, scan_id)
+            if record is not None:
+                record.status, record.error = "failed", problem
+
     # -- reading ----------------------------------------------------------------------------
     def visible(self, scan_id: str, principal: Principal) -> Scan:
         """The scan row, or NotFoundError when unknown or another scanner's."""
@@ -245,7 +253,7 @@ def scan_to_dict(record: Scan, verdict: Verdict | None,
     result = record.result or {}
     return {
         "id": record.id, "status": record.status, "scanner_id": record.scanner_id,
-        "created_at": _iso(record.created_at),
+        "created_at": iso_utc(record.created_at),
         "image": {"width": record.width, "height": record.height},
         "detections": result.get("detections", []), "risk": result.get("risk"),
         "model": result.get("model"), "timings_ms": result.get("timings_ms", {}),
@@ -260,12 +268,13 @@ def verdict_to_dict(verdict: Verdict, operators: dict[int, str] | None = None
     """One verdict's JSON: what was decided, by which key (``operators``: names by key id)
     and when."""
     return {"decision": verdict.decision, "labels": verdict.labels, "note": verdict.note,
-            "created_at": _iso(verdict.created_at),
+            "created_at": iso_utc(verdict.created_at),
             "operator": {"key_id": verdict.key_id,
                          "name": (operators or {}).get(verdict.key_id, "")}}
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
+    """A stored time as ISO 8601, UTC (SQLite gives back naive times, stored in UTC)."""
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from xscreen.serving import store
 from xscreen.serving.batching import MicroBatcher
 from xscreen.serving.blobs import BlobStore
-from xscreen.serving.decode import DecodedScan, DecodeLimits, Upload
+from xscreen.serving.decode import DecodeLimits
 from xscreen.serving.keys import KeyRing
 from xscreen.serving.manifest import parse_manifest_data, parse_manifest_text  # noqa: F401
 from xscreen.serving.metrics import Metrics
@@ -44,7 +44,7 @@ from xscreen.serving.scans import (  # noqa: F401  (re-exported: their home was 
 )
 from xscreen.serving.screening import Screening
 from xscreen.serving.settings import Settings
-from xscreen.serving.store import DbPartyHistory, Scan
+from xscreen.serving.store import DbPartyHistory
 
 log = logging.getLogger("xscreen.serving")
 
@@ -121,35 +121,8 @@ class ScreeningService:
         key = self.keys.authenticate(token)     # revoked, expired, unknown: 401 (serving/keys.py)
         return Principal(key.id, key.role, key.name)
 
-    # -- what serving/recovery.py and serving/operator_tip.py call -------------------------
-    def _store(self, upload: Upload, scan: DecodedScan, manifest: Any, scanner_id: str | None,
-               idempotency_key: str | None, principal: Principal,
-               fingerprint: str | None = None) -> str:
-        return self.scans.store(upload, scan, manifest, scanner_id, idempotency_key, principal,
-                                fingerprint)
-
-    def _screen(self, scan_id: str, scan: DecodedScan, manifest: Any) -> bool:
-        return self.screening.screen_stored(scan_id, scan, manifest)
-
-    def _decode_stored(self, record: Scan) -> DecodedScan:
-        return self.screening.decode_stored(record)
-
-    def scan_dict(self, scan_id: str) -> dict[str, Any]:
-        """The contract's scan JSON (:meth:`ScanRepository.scan_dict`)."""
-        return self.scans.scan_dict(scan_id)
-
-    def image_png(self, scan_id: str, principal: Principal, annotated: bool) -> bytes:
-        """The scan's PNG rendering (:meth:`Renderings.image_png`)."""
-        return self.renderings.image_png(scan_id, principal, annotated)
-
     def recover_pending(self) -> int:
         """Screen every scan accepted but not screened before now (the process stopped in
         between, or no model was loaded); newer ones are their own requests' work. The
         recovery sweep does the same every ``recovery_interval_s`` (serving/recovery.py)."""
         return self.recovery.screen_pending()
-
-    def _mark_failed(self, scan_id: str, problem: str) -> None:
-        with self.sessions.begin() as session:
-            record = session.get(Scan, scan_id)
-            if record is not None:
-                record.status, record.error = "failed", problem

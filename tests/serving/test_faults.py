@@ -365,8 +365,8 @@ def test_a_scan_is_never_screened_twice(db_api: Api) -> None:
         record = session.get(Scan, scan_id)
     assert record is not None and parties() > 0
     written = parties()
-    decoded = service._decode_stored(record)
-    service._screen(scan_id, decoded, service_manifest(record))   # screened already: no write
+    decoded = service.screening.decode_stored(record)
+    service.screening.screen_stored(scan_id, decoded, service_manifest(record))   # no write
     assert parties() == written
 
 

@@ -105,7 +105,7 @@ def test_verdicts_are_kept_and_the_latest_counts(tmp_path: Path, database_url: s
         history = service.scans.verdict_history(scan["id"], me)
         assert [(v["decision"], v["note"]) for v in history] == [
             (decision, f"look {number}") for number, decision in enumerate(decisions)]
-        assert service.scan_dict(scan["id"])["verdict"] == history[-1]
+        assert service.scans.scan_dict(scan["id"])["verdict"] == history[-1]
         records = service.history.seizures(["shipper:harrier verdict freight"])
         assert [r.scan_id for r in records] == ([scan["id"]] if seized else [])
     finally:
@@ -119,8 +119,8 @@ def test_scans_left_unscreened_are_screened_at_start(tmp_path: Path, database_ur
     assert admin is not None
     me = service.authenticate(admin)
     upload = Upload(image=PNG)
-    scan_id = service._store(upload, decode_upload(upload), None, None, None, me)
-    assert service.scan_dict(scan_id)["status"] == "accepted"
+    scan_id = service.scans.store(upload, decode_upload(upload), None, None, None, me)
+    assert service.scans.scan_dict(scan_id)["status"] == "accepted"
     service.close()
     settings = make_settings(tmp_path / "home", database_url=database_url)
     with TestClient(create_app(settings)) as client:
@@ -177,7 +177,7 @@ def test_a_retry_screens_a_scan_stored_but_never_screened(tmp_path: Path) -> Non
         service.load_initial_model()
         me = _admin(service)
         upload = Upload(image=PNG)
-        scan_id = service._store(upload, decode_upload(upload), None, None, "retry-1", me)
+        scan_id = service.scans.store(upload, decode_upload(upload), None, None, "retry-1", me)
         scan, created = service.screening.submit(upload, None, None, "retry-1", me)
         assert not created and scan["id"] == scan_id and scan["status"] == "screened"
     finally:
