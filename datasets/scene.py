@@ -75,6 +75,9 @@ class SceneConfig:
     # A share of bags is packed full (real luggage): this many items, overlapping, instead.
     packed_share: float = 0.45
     packed_items: tuple[int, int] = (15, 40)
+    # A share of bags is packed with clothes: a large, uneven organic mass under everything else
+    # (objects.clothes_fill), as real luggage shows; without it real clothes alarmed (issue 23).
+    clothes_fill_share: float = 0.4
     # Chance that a threat gets a dense benign thing (laptop, pot, book ...) laid partly over it.
     cover_share: float = 0.35
     pitch_mm: tuple[float, float] = (0.6, 1.5)   # millimetres per pixel at 1000 pixels wide
@@ -129,7 +132,7 @@ def _check_density(config: SceneConfig) -> None:
     if not 0 <= config.packed_items[0] <= config.packed_items[1]:
         raise ValueError(f"packed_items must be (min, max) with 0 <= min <= max, got "
                          f"{config.packed_items}")
-    for name in ("packed_share", "cover_share"):
+    for name in ("packed_share", "cover_share", "clothes_fill_share"):
         if not 0.0 <= getattr(config, name) <= 1.0:
             raise ValueError(f"{name} must be within 0-1, got {getattr(config, name)}")
 
@@ -375,6 +378,10 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
     maps.place_shell(shell, px0, py0)
     wall = max(2, int(round(6.0 / pitch)))
     inner = (px0 + wall, py0 + wall, px1 - wall, py1 - wall)
+    if rng.random() < config.clothes_fill_share:
+        fill = objects.clothes_fill(rng, pitch, (inner[2] - inner[0]) * pitch,
+                                    (inner[3] - inner[1]) * pitch)
+        maps.place(fill, inner[0], inner[1])
     annotations: list[Annotation] = []
     for label, kind in _threat_picks(rng, config):
         boxes = _place_threat(maps, rng, pitch, label, inner, kind)

@@ -205,6 +205,7 @@ def test_textures_do_not_depend_on_process_history() -> None:
     ({"cover_share": -0.1}, "cover_share"),
     ({"packed_items": (30, 10)}, "packed_items"),
     ({"benign_items": (5, 2, 10)}, "benign_items"),
+    ({"clothes_fill_share": 1.2}, "clothes_fill_share"),
 ])
 def test_bad_density_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -220,3 +221,50 @@ def test_quarter_turns_keep_every_path_length(turns: int, flip: bool) -> None:
     for name, path in item.layers.items():
         assert np.isclose(turned.layers[name].sum(), path.sum(), rtol=1e-6)
         assert np.array_equal(np.sort(turned.layers[name].ravel()), np.sort(path.ravel()))
+
+
+@pytest.mark.parametrize("pitch_mm", [0.7, 1.6])
+def test_clothes_fill_holds_a_packed_bags_mass_of_clothes(pitch_mm: float) -> None:
+    """A bag's clothes: 80-400 g per dm2 of the part they fill (trims add a little), finite and
+    non-negative, uneven (crumpled, not a slab), unboxed; deterministic per seed."""
+    w_mm, h_mm = 450.0, 300.0
+    low, high = clutter.CLOTHES_FILL_MASS_G_PER_DM2
+    for seed in range(4):
+        item = objects.clothes_fill(np.random.default_rng(seed), pitch_mm, w_mm, h_mm)
+        again = objects.clothes_fill(np.random.default_rng(seed), pitch_mm, w_mm, h_mm)
+        assert item.layers.keys() == again.layers.keys()
+        assert all(np.array_equal(item.layers[k], again.layers[k]) for k in item.layers)
+        assert item.objects == [] and item.kind == "clothes_fill"
+        for path in item.layers.values():
+            assert np.isfinite(path).all() and (path >= 0).all()
+        fabric = sum(float(path.sum()) * MATERIALS[name].density
+                     for name, path in item.layers.items()
+                     if name in ("cotton", "polyester", "nylon")) * (pitch_mm / 10) ** 2
+        # the filled part is 70-100% of the interior each way
+        assert low * 0.7**2 * w_mm * h_mm / 1e4 * 0.99 <= fabric <= high * w_mm * h_mm / 1e4 * 1.01
+        grams_cm2 = sum(path * MATERIALS[name].density for name, path in item.layers.items()
+                        if name in ("cotton", "polyester", "nylon"))
+        covered = grams_cm2[grams_cm2 > 0.05]
+        assert covered.size > 0.3 * grams_cm2.size, "the clothes fill most of the bag"
+        assert covered.std() / covered.mean() > 0.2, "crumpled clothes are uneven"
+
+
+def test_scenes_lay_clothes_under_their_share_of_bags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """clothes_fill_share 1 packs every bag with clothes, sized to its interior; 0 never; the
+    fill is not labelled (no boxes in threat-free scans)."""
+    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0)
+    original = objects.clothes_fill
+    for share, expected in ((0.0, 0), (1.0, 3)):
+        sizes: list[tuple[float, float]] = []
+
+        def recording(rng: np.random.Generator, pitch: float, w_mm: float, h_mm: float,
+                      _sizes: list = sizes) -> Item:
+            _sizes.append((w_mm / pitch, h_mm / pitch))
+            return original(rng, pitch, w_mm, h_mm)
+
+        monkeypatch.setattr(scene.objects, "clothes_fill", recording)
+        scans = [synthesise_scan(np.random.default_rng(seed), SceneConfig(
+            clothes_fill_share=share, **base)) for seed in range(3)]
+        assert len(sizes) == expected
+        assert all(w <= 256 and h <= 180 and w > 50 and h > 40 for w, h in sizes), sizes
+        assert all(scan.annotations == [] for scan in scans)
