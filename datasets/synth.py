@@ -13,6 +13,8 @@ import json
 import multiprocessing
 import os
 import platform
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -128,15 +130,26 @@ def _single_threaded_env() -> Iterator[None]:
 
 
 def _init_worker() -> None:
-    """Pin OpenCV to one thread and warm the spectrum and calibration caches."""
+    """Pin OpenCV to one thread, warm the spectrum and calibration caches, and end with the
+    parent: a worker whose ``xscreen synth`` was killed would otherwise go on writing scans into
+    the output folder (or wait for work forever)."""
     from xscreen.datasets.colour import calibrate
     from xscreen.datasets.physics import get_scanner
     from xscreen.datasets.scene import SCANNERS
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="exit-with-parent").start()
     cv2.setNumThreads(1)
     for config in SCANNERS:
         get_scanner(config)
         calibrate(config)
+
+
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Leave the process at once when it is orphaned (its parent pid changes)."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def _coco(entries: list[dict[str, Any]], seed: int, count: int,

@@ -121,3 +121,59 @@ def test_the_default_palette_mix_is_the_scenes() -> None:
     args = parser.parse_args(["out", "--count", "1"])
     assert synth_cli._palettes(args.palettes) == SceneConfig().palettes
     assert {"pale_a", "grey_gdx"} <= {name for name, _ in SceneConfig().palettes}
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid``, from /proc (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_end_when_synth_is_killed(tmp_path: Path) -> None:
+    """kill -9 of `xscreen synth` must not leave its workers writing into the folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "xscreen.cli", "synth", str(tmp_path / "data"), "--count",
+               "400", "--size", "256", "--workers", "2", "--quiet"]
+    parent = subprocess.Popen(command)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = [pid for pid in _children(parent.pid)
+                       if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")]
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the workers did not start"
+        while time.monotonic() < deadline and not any((tmp_path / "data" / "images").glob("*")):
+            time.sleep(0.2)   # the workers are drawing
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        ended = time.monotonic() + 15
+        while time.monotonic() < ended and any(_alive(pid) for pid in workers):
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers), "orphaned workers still running"
+    finally:
+        parent.kill()
+        for pid in workers:   # a failed run must not leave them behind either
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
