@@ -123,3 +123,39 @@ def test_bench_refuses_missing_data_and_unknown_sets(realdata: Path, tmp_path: P
     assert bench().main(["--baseline", "none", "--bundle", str(bundle),
                          "--realdata", str(realdata)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_clutter_probe_changes_one_thing_at_a_time() -> None:
+    probe = load_benchmark("probe_clutter")
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    grey = probe.CHANGES["grey"](image)
+    assert grey.shape == image.shape and (grey[..., 0] == grey[..., 2]).all()
+    half = probe.CHANGES["desaturated"](image).astype(int)
+    # halfway between the colour and its grey: channel spread halves (rounding aside)
+    spread = np.ptp(image.astype(int), axis=2).mean()
+    assert abs(np.ptp(half, axis=2).mean() - spread / 2) < 1.5
+    assert probe.CHANGES["half-res"](image).shape == image.shape
+    assert not np.array_equal(probe.CHANGES["half-res"](image), image)
+    assert probe.CHANGES["x1.5"](image).shape == (90, 120, 3)
+    assert np.array_equal(probe.CHANGES["as-is"](image), image)
+
+
+def test_clutter_probe_judges_real_and_synthetic_bags(
+        realdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    probe = load_benchmark("probe_clutter")
+    alarming = write_fake_bundle(tmp_path / "alarming", [[*GUN, 0.9, 3]])
+    synthetic = write_set(tmp_path / "synthetic", 2, with_gun=False)
+    out = tmp_path / "probe.json"
+    assert probe.main(["--bundle", str(alarming), "--realdata", str(realdata), "--synthetic",
+                       str(synthetic), "--changes", "as-is", "grey", "--threads", "1",
+                       "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert set(figures["real"]) == {"as-is", "grey"} and set(figures["synthetic"]) == {
+        "as-is", "grey"}
+    assert figures["real"]["grey"]["by_class"]["counterfeit"] == 1.0
+    assert figures["real"]["grey"]["by_class"]["firearm"] == 0.0
+    assert "real                   grey" in capsys.readouterr().out
+    assert probe.main(["--bundle", str(alarming), "--realdata", str(tmp_path / "none")]) == 2
+    assert "no opixray_clutter" in capsys.readouterr().err
+    assert probe.main(["--bundle", str(tmp_path / "missing"), "--realdata", str(realdata)]) == 2
