@@ -21,8 +21,9 @@
 # benchmarks that compare bundles (bench_scale.py, bench_risk.py).
 #
 # Knobs (environment): BUDGET_S (whole script, default 540 s of the command's 600), BATCH (64),
-# LR (0.004), MODEL (xscreen_s), WORKERS (cores - 2), TRAIN_COUNT/VAL_COUNT/TEST_COUNT
-# (4000/400/500), EPOCHS (1000: the time budget ends the run), BENCH_SECONDS (1), BENCH_SIZE
+# LR (0.004), MODEL (xscreen_lite0, as `make default-model`), WORKERS (cores - 2),
+# TRAIN_COUNT/VAL_COUNT/TEST_COUNT (8000/400/500, as `make default-model`), EPOCHS (1000: the
+# time budget ends the run), BENCH_SECONDS (1), BENCH_SIZE
 # (640), BENCH_BATCHES ("1 2 4 8 16 32 64"), DEVICE (cuda), PYTHON (python3), WORK (var/device),
 # RESERVE_S (seconds kept after training for export, evaluation and packing; 120), MIN_TRAIN_S
 # (30: less left for training stops the script), SKIP_BENCH=1, SKIP_TRAIN=1.
@@ -39,10 +40,10 @@ BUDGET_S=${BUDGET_S:-540}
 RESERVE_S=${RESERVE_S:-120}
 BATCH=${BATCH:-64}
 LR=${LR:-0.004}
-MODEL=${MODEL:-xscreen_s}
+MODEL=${MODEL:-xscreen_lite0}
 CORES=$(nproc)
 WORKERS=${WORKERS:-$(( CORES > 3 ? CORES - 2 : 1 ))}
-TRAIN_COUNT=${TRAIN_COUNT:-4000}
+TRAIN_COUNT=${TRAIN_COUNT:-8000}
 VAL_COUNT=${VAL_COUNT:-400}
 TEST_COUNT=${TEST_COUNT:-500}
 BENCH_SECONDS=${BENCH_SECONDS:-1}
