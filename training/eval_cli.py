@@ -16,6 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", help="write a precision-recall PNG per class into this folder")
     parser.add_argument("--target-pfa", type=float, default=0.05,
                         help="false-alarm rate the thresholds are chosen for (default 0.05)")
+    parser.add_argument("--pfa-over", choices=("class", "any"), default="class",
+                        help="how --target-pfa is counted: per class over the images without "
+                             "it (class, the default), or as threat-free images alarming for any "
+                             "class (any: an ordinary parcel's alarm, the budget shared evenly "
+                             "between the classes)")
     parser.add_argument("--write-thresholds", action="store_true",
                         help="choose per-class thresholds for --target-pfa on DATA (a validation "
                              "set) and write them into the bundle's card")
@@ -43,11 +48,12 @@ def main(args: argparse.Namespace) -> int:
     detector = OnnxDetector(args.bundle, threads=args.threads)
     dataset = load_dataset(args.data, classes=detector.card.classes)
     detections = ev.bundle_detections(detector, dataset, progress=True)
-    report, summary = ev.evaluate(detector.card, dataset, detections, args.target_pfa)
+    report, summary = ev.evaluate(detector.card, dataset, detections, args.target_pfa,
+                                  pfa_over=args.pfa_over)
     if args.write_thresholds:
         thresholds = ev.chosen_thresholds(report, detector.card.classes)
         report, summary = ev.evaluate(detector.card, dataset, detections, args.target_pfa,
-                                      thresholds)
+                                      thresholds, pfa_over=args.pfa_over)
         ev.write_thresholds(detector.bundle, thresholds, report)
     elif args.write_metrics:
         ev.write_metrics(detector.bundle, report)
@@ -69,7 +75,8 @@ def main(args: argparse.Namespace) -> int:
 
 def format_report(report: EvalReport) -> str:
     """A small text table of the report's figures."""
-    lines = [f"images {report.images}  mAP50 {report.map50:.3f}  mAP50-95 {report.map50_95:.3f}",
+    lines = [f"images {report.images}  mAP50 {report.map50:.3f}  mAP50-95 {report.map50_95:.3f}"
+             f"  threat-free images alarming {report.clean_alarm_share:.3f}",
              f"{'class':<12} {'AP50':>6} {'Pd':>6} {'Pfa':>6} {'thr':>6} {'thr@Pfa':>8}"]
     for name, row in report.per_class.items():
         lines.append(f"{name:<12} {row['ap50']:6.3f} {row['pd']:6.3f} {row['pfa']:6.3f} "

@@ -25,10 +25,12 @@ from xscreen.models.runtime import OnnxDetector
 from xscreen.training.metrics import (
     CocoSummary,
     ImageDetections,
+    any_alarm_share,
     coco_map,
     image_has_class,
     image_max_scores,
     screening_figures,
+    thresholds_for_any_pfa,
     thresholds_for_pfa,
 )
 
@@ -49,7 +51,10 @@ def bundle_detections(detector: OnnxDetector, dataset: Dataset,
 
 @dataclass
 class EvalReport:
-    """What ``eval --json`` writes: mAP and, per class, AP50, Pd and Pfa at the thresholds."""
+    """What ``eval --json`` writes: mAP and, per class, AP50, Pd and Pfa at the thresholds;
+    the share of threat-free images alarming for any class (``clean_alarm_share``); and how the
+    target false-alarm rate is counted (``pfa_over``: per class, or any alarm on a threat-free
+    image)."""
 
     map50: float
     map50_95: float
@@ -57,6 +62,8 @@ class EvalReport:
     images: int
     target_pfa: float
     data: str
+    clean_alarm_share: float = float("nan")
+    pfa_over: str = "class"
 
     def to_dict(self) -> dict[str, Any]:
         return _json_safe(dataclasses.asdict(self))
@@ -71,16 +78,25 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+PFA_OVER = ("class", "any")
+"""How a target false-alarm rate is counted: per class over the images without that class
+(``class``), or over threat-free images alarming for any class (``any``)."""
+
+
 def evaluate(card: ModelCard, dataset: Dataset, detections: list[ImageDetections],
-             target_pfa: float = 0.05,
-             thresholds: list[float] | None = None) -> tuple[EvalReport, CocoSummary]:
-    """Score ``detections``; Pd and Pfa at ``thresholds`` (default: the card's)."""
+             target_pfa: float = 0.05, thresholds: list[float] | None = None,
+             pfa_over: str = "class") -> tuple[EvalReport, CocoSummary]:
+    """Score ``detections``; Pd and Pfa at ``thresholds`` (default: the card's); the
+    thresholds meeting ``target_pfa`` counted as ``pfa_over`` says (:data:`PFA_OVER`)."""
+    if pfa_over not in PFA_OVER:
+        raise ValueError(f"pfa_over must be one of {', '.join(PFA_OVER)}, got {pfa_over!r}")
     summary = coco_map(dataset, detections)
     best = image_max_scores(detections, len(card.classes))
     present = image_has_class(dataset, [d.image_id for d in detections])
     operating = thresholds if thresholds is not None else card.threshold_list()
     figures = screening_figures(best, present, operating)
-    for_target = thresholds_for_pfa(best, present, target_pfa)
+    for_target = (thresholds_for_pfa(best, present, target_pfa) if pfa_over == "class"
+                  else thresholds_for_any_pfa(best, present, target_pfa))
     per_class = {}
     for index, name in enumerate(card.classes):
         figure = figures[index]
@@ -89,7 +105,7 @@ def evaluate(card: ModelCard, dataset: Dataset, detections: list[ImageDetections
                            "threshold_for_target_pfa": for_target[index],
                            "images_with": figure.positives, "images_without": figure.negatives}
     report = EvalReport(summary.map50, summary.map50_95, per_class, len(detections), target_pfa,
-                        str(dataset.root))
+                        str(dataset.root), any_alarm_share(best, present, operating), pfa_over)
     return report, summary
 
 
@@ -128,7 +144,8 @@ def write_thresholds(bundle: Bundle, thresholds: list[float], report: EvalReport
     """Put ``thresholds`` and the evaluation at them into the bundle's card (model.json only)."""
     card = bundle.card
     metrics = {**card.metrics, "threshold_selection": {"data": report.data,
-                                                       "target_pfa": report.target_pfa},
+                                                       "target_pfa": report.target_pfa,
+                                                       "pfa_over": report.pfa_over},
                "eval": report.to_dict()}
     updated = card.replace(thresholds=dict(zip(card.classes, thresholds, strict=True)),
                            metrics=metrics)

@@ -157,3 +157,45 @@ def thresholds_for_pfa(best_scores: np.ndarray, present: np.ndarray,
     """Per class, :func:`threshold_for_pfa` over the images without that class."""
     return [threshold_for_pfa(best_scores[~present[:, c], c], target_pfa)
             for c in range(best_scores.shape[1])]
+
+
+def clean_images(present: np.ndarray) -> np.ndarray:
+    """Images that hold no threat of any class (an ordinary parcel)."""
+    return np.logical_not(np.asarray(present, bool).any(axis=1))
+
+
+def any_alarm_share(best_scores: np.ndarray, present: np.ndarray,
+                    thresholds: Sequence[float]) -> float:
+    """The share of threat-free images that raise an alarm for any class at ``thresholds``
+    (NaN without such images): what an operator sees of ordinary parcels."""
+    clean = best_scores[clean_images(present)]
+    if clean.shape[0] == 0:
+        return float("nan")
+    return float((clean >= np.asarray(thresholds, np.float64)[None, :]).any(axis=1).mean())
+
+
+def thresholds_for_any_pfa(best_scores: np.ndarray, present: np.ndarray, target_pfa: float,
+                           steps: int = 40) -> list[float]:
+    """Per-class thresholds at which at most ``target_pfa`` of the threat-free images alarm
+    for *any* class, the budget shared evenly: every class gets the largest common per-class
+    false-alarm rate whose union stays within the target (by bisection; the union grows with
+    the rate). Per-class 5% each lets up to 20% of ordinary parcels alarm with four classes;
+    this is the operating point an ordinary bag's "no alarm" asks for."""
+    clean = best_scores[clean_images(present)]
+    num_classes = best_scores.shape[1]
+    if clean.shape[0] == 0:
+        return [0.5] * num_classes
+
+    def at(rate: float) -> list[float]:
+        return [threshold_for_pfa(clean[:, c], rate) for c in range(num_classes)]
+
+    low, high = 0.0, float(target_pfa)
+    if any_alarm_share(best_scores, present, at(high)) <= target_pfa:
+        return at(high)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if any_alarm_share(best_scores, present, at(middle)) <= target_pfa:
+            low = middle
+        else:
+            high = middle
+    return at(low)

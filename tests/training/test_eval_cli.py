@@ -76,6 +76,19 @@ def test_write_thresholds_puts_the_operating_point_in_the_card(tmp_path: Path) -
     assert len(OnnxDetector(bundle).detect(np.full((96, 128, 3), 255, np.uint8))) == 0
 
 
+def test_thresholds_for_any_alarm_on_threat_free_images(tmp_path: Path) -> None:
+    """--pfa-over any: image 4 holds nothing and alarms for firearm at 0.9 under the default
+    threshold; the operating point must silence it, whatever the per-class figures say."""
+    _, before = run_eval(tmp_path / "a")
+    assert before["clean_alarm_share"] == 1.0 and before["pfa_over"] == "class"
+    bundle, report = run_eval(tmp_path / "b", "--write-thresholds", "--pfa-over", "any",
+                              "--target-pfa", "0.05")
+    card = load_bundle(bundle).card
+    assert report["clean_alarm_share"] == 0.0 and report["pfa_over"] == "any"
+    assert card.thresholds["firearm"] > np.float32(0.9)
+    assert card.metrics["threshold_selection"]["pfa_over"] == "any"
+
+
 def test_write_metrics_records_the_figures(tmp_path: Path) -> None:
     bundle, report = run_eval(tmp_path, "--write-metrics")
     assert load_bundle(bundle).card.metrics["eval"]["map50"] == report["map50"]
@@ -86,6 +99,7 @@ def test_write_metrics_records_the_figures(tmp_path: Path) -> None:
     ("no data", "does not exist"),
     ("unknown class", "unknown class"),
     ("bad pfa", "--target-pfa"),
+    ("bad pfa-over", "invalid choice"),
 ])
 def test_bad_inputs(tmp_path: Path, break_it: str, message: str,
                     capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,8 +114,16 @@ def test_bad_inputs(tmp_path: Path, break_it: str, message: str,
         coco = json.loads((data / "annotations.json").read_text())
         coco["categories"][3]["name"] = "watch"
         (data / "annotations.json").write_text(json.dumps(coco))
+    elif break_it == "bad pfa-over":
+        args += ["--pfa-over", "bags"]
     else:
         args += ["--target-pfa", "2"]
+    if break_it == "bad pfa-over":
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+        return
     assert main(args) != 0
     assert message in capsys.readouterr().err
 

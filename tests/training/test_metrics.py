@@ -11,11 +11,14 @@ from conftest import write_tiny_dataset
 from xscreen.datasets.coco import load_dataset
 from xscreen.training.metrics import (
     ImageDetections,
+    any_alarm_share,
     coco_map,
     image_has_class,
     image_max_scores,
     screening_figures,
     threshold_for_pfa,
+    thresholds_for_any_pfa,
+    thresholds_for_pfa,
 )
 
 
@@ -95,3 +98,31 @@ def test_image_level_tables(tiny_dataset: Path) -> None:
     best = image_max_scores(detections, 4)
     present = image_has_class(dataset, [d.image_id for d in detections])
     np.testing.assert_array_equal(best > 0, present)
+
+
+def test_any_alarm_thresholds_keep_ordinary_parcels_quiet() -> None:
+    """Per class 5% each lets about 4 x 5% of threat-free images alarm when classes fire on
+    different images; counted as any alarm, at most 5% do, the classes sharing the budget."""
+    rng = np.random.default_rng(0)
+    clean, with_gun = 400, 100
+    best = rng.uniform(0, 1, (clean + with_gun, 4))       # independent per class
+    present = np.zeros_like(best, bool)
+    present[clean:, 0] = True
+    best[clean:, 0] = rng.uniform(0.5, 1.0, with_gun)
+    per_class = thresholds_for_pfa(best, present, 0.05)
+    assert any_alarm_share(best, present, per_class) > 0.15
+    shared = thresholds_for_any_pfa(best, present, 0.05)
+    share = any_alarm_share(best, present, shared)
+    assert 0.04 <= share <= 0.05
+    negatives = best[:clean]
+    rates = [(negatives[:, c] >= shared[c]).mean() for c in range(4)]
+    assert max(rates) - min(rates) <= 1 / clean + 1e-9      # the budget shared evenly
+    assert all(a >= b for a, b in zip(shared, per_class, strict=True))   # stricter, never looser
+
+
+def test_any_alarm_thresholds_edge_cases() -> None:
+    best = np.array([[0.9, 0.1], [0.2, 0.8]])
+    assert thresholds_for_any_pfa(best, np.ones_like(best, bool), 0.05) == [0.5, 0.5]
+    assert np.isnan(any_alarm_share(best, np.ones_like(best, bool), [0.5, 0.5]))
+    quiet = thresholds_for_any_pfa(best, np.zeros_like(best, bool), 0.0)
+    assert any_alarm_share(best, np.zeros_like(best, bool), quiet) == 0.0
