@@ -136,6 +136,16 @@ def test_the_default_models_close_up_recipe_loads_as_documented() -> None:
     assert load_config(None, {"init": "x.pt"}).freeze_backbone   # what the recipe overrides
 
 
+def test_the_continue_recipe_trains_the_whole_network_from_init() -> None:
+    """make default-model's second stage (training/recipes/continue.yaml over --init): every
+    layer trains with the first stage's close-ups and EMA, not the head-only fine-tune."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / "continue.yaml"
+    config = load_config(recipe, {"init": "var/bundles/default", "rect": True, "lr": 5e-4})
+    assert (config.freeze_backbone, config.freeze_norm) == (False, False)
+    assert (config.ema_decay, config.ema_ramp, config.warmup_steps) == (0.9998, 2000.0, 300)
+    assert config.augment.zoom == 0.3 and config.augment.grey == 0.25
+
+
 def test_resume_keeps_the_saved_config_but_for_the_resumable_options(tmp_path: Path) -> None:
     """RUN/config.yaml as saved, then the options a resumed run may change (training/run.py)."""
     import yaml
