@@ -33,9 +33,8 @@ import numpy as np
 
 from xscreen.datasets.coco import load_dataset
 from xscreen.errors import XscreenError
-from xscreen.models.imageio import read_dataset_rgb as read_rgb
 from xscreen.models.runtime import OnnxDetector
-from xscreen.training.metrics import ImageDetections
+from xscreen.training.evaluate import bundle_detections
 from xscreen.training.realdata import default_realdata_root, judge_clutter
 
 DEFAULT = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -58,23 +57,14 @@ CHANGES: dict[str, Change] = {
 }
 
 
-def detections(detector: OnnxDetector, folder: Path, change: Change) -> list[ImageDetections]:
-    """The bundle's unthresholded detections on every image of ``folder`` after ``change``."""
-    dataset = load_dataset(folder, classes=detector.card.classes)
-    found = []
-    for record in dataset.images:
-        result = detector.detect_all(change(read_rgb(dataset.image_path(record))))
-        found.append(ImageDetections(record.id, result.boxes, result.scores, result.labels))
-    return found
-
-
 def probe(detector: OnnxDetector, folder: Path, changes: list[str]) -> dict[str, dict]:
     """Per change: the share of images that alarm, per class, and boxes per image."""
     card = detector.card
+    dataset = load_dataset(folder, classes=card.classes)
     figures = {}
     for name in changes:
-        result = judge_clutter(folder.name, detections(detector, folder, CHANGES[name]),
-                               card.classes, card.threshold_list())
+        found = bundle_detections(detector, dataset, change=CHANGES[name])
+        result = judge_clutter(folder.name, found, card.classes, card.threshold_list())
         figures[name] = {"alarm_share": result.alarm_share,
                          "by_class": result.alarm_share_by_class,
                          "boxes_per_image": result.boxes_per_image}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +35,19 @@ from xscreen.training.metrics import (
 )
 
 
-def bundle_detections(detector: OnnxDetector, dataset: Dataset,
-                      progress: bool = False) -> list[ImageDetections]:
-    """Unthresholded detections of every image of ``dataset``, in original pixels."""
+def bundle_detections(detector: OnnxDetector, dataset: Dataset, progress: bool = False,
+                      change: Callable[[np.ndarray], np.ndarray] | None = None
+                      ) -> list[ImageDetections]:
+    """Unthresholded detections of every image of ``dataset``, in the pixels the model saw:
+    the original ones, or those of ``change(image)`` when given (a probe's greyscale or
+    rescaled copy, benchmarks/probe_clutter.py)."""
     results = []
     for record in tqdm(dataset.images, disable=not progress, unit="image"):
         image = read_rgb(dataset.image_path(record))
         if image.shape[:2] != (record.height, record.width):
             raise DatasetError(f"{record.file_name} is {image.shape[1]}x{image.shape[0]} but "
                                f"annotations.json says {record.width}x{record.height}")
-        found = detector.detect_all(image)
+        found = detector.detect_all(image if change is None else change(image))
         results.append(ImageDetections(record.id, found.boxes, found.scores, found.labels))
     return results
 

@@ -366,7 +366,6 @@ def _folded_shirt_stack(rng: np.random.Generator, pitch_mm: float) -> Item:
     return canvas.item()
 
 
-
 CLOTHES_FILL_MASS_G_PER_DM2 = (80.0, 400.0)
 """Clothes packed into a bag, grams per square decimetre of the part they fill: a carry-on's
 4-8 kg of clothes over about 50 x 35 cm is 230-460 g/dm2; loosely packed holdalls and parcels of
