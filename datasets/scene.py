@@ -78,6 +78,10 @@ class SceneConfig:
     # A share of bags is packed with clothes: a large, uneven organic mass under everything else
     # (objects.clothes_fill), as real luggage shows; without it real clothes alarmed (issue 23).
     clothes_fill_share: float = 0.4
+    # A share of parcels gets one to three benign twins of threats on purpose (objects.
+    # LOOKALIKE_KINDS: one phone or gadget, foods in rows, strap fittings, tools, toy guns), the
+    # things real threat-free bags alarmed on (issue 23).
+    lookalike_share: float = 0.5
     # Chance that a threat gets a dense benign thing (laptop, pot, book ...) laid partly over it.
     cover_share: float = 0.35
     pitch_mm: tuple[float, float] = (0.6, 1.5)   # millimetres per pixel at 1000 pixels wide
@@ -132,7 +136,7 @@ def _check_density(config: SceneConfig) -> None:
     if not 0 <= config.packed_items[0] <= config.packed_items[1]:
         raise ValueError(f"packed_items must be (min, max) with 0 <= min <= max, got "
                          f"{config.packed_items}")
-    for name in ("packed_share", "cover_share", "clothes_fill_share"):
+    for name in ("packed_share", "cover_share", "clothes_fill_share", "lookalike_share"):
         if not 0.0 <= getattr(config, name) <= 1.0:
             raise ValueError(f"{name} must be within 0-1, got {getattr(config, name)}")
 
@@ -392,6 +396,9 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
                                ] if config.benign_kinds else []
     for _ in range(_benign_count(rng, config, (px1 - px0) * (py1 - py0) * pitch**2)):
         kinds.append(None)
+    if rng.random() < config.lookalike_share:
+        kinds += [objects.LOOKALIKE_KINDS[int(i)]
+                  for i in rng.integers(len(objects.LOOKALIKE_KINDS), size=rng.integers(1, 4))]
     for kind in kinds:
         posed = _pose_benign(objects.benign_item(rng, pitch, kind), rng, inner)
         if posed is not None:

@@ -767,4 +767,16 @@ _register(_OUTLINES)  # clutter drawn from real silhouettes: scissors, keys, pad
 from xscreen.datasets.objects.counterfeit import PERSONAL_RECIPES  # noqa: E402
 
 _register(PERSONAL_RECIPES)  # one phone, watch, handbag, earbuds or pair of sneakers: not a lot
+
+from xscreen.datasets.objects.lookalikes import RECIPES as _LOOKALIKES  # noqa: E402
+
+_register(_LOOKALIKES)  # what real bags alarmed on: gadgets, foods in rows, strap fittings, rods
 BENIGN_KINDS: tuple[str, ...] = tuple(BENIGN_RECIPES)
+
+LOOKALIKE_KINDS: tuple[str, ...] = (*_LOOKALIKES, *PERSONAL_RECIPES, "phone", "power_bank",
+                                    "charger", "tablet", "headphones", "chocolate_bars",
+                                    "soap_bars", "food_bag", "belt", "keys", "pliers", "umbrella",
+                                    "costume_jewellery", "toy_gun", "outline_toy_gun")
+"""Benign twins of the four classes, the things real threat-free bags alarmed on (issue 23):
+one gadget or one branded item (not a lot), foods in rows and bags of powder, dense small metal,
+tools and toy guns. A scene adds a few of these on purpose (``SceneConfig.lookalike_share``)."""

@@ -141,8 +141,12 @@ def test_packed_scenes_hold_many_items_and_sparse_ones_few(
     counts = _count_benign_items(monkeypatch, packed, range(4))
     assert min(counts) >= 8 and max(counts) >= 20, counts
     sparse = SceneConfig(width=200, height=140, packed_share=0.0, cover_share=0.0,
-                         threat_share=0.0)
+                         threat_share=0.0, lookalike_share=0.0)
     assert max(_count_benign_items(monkeypatch, sparse, range(4))) <= 14
+    # look-alikes come on top: one to three more
+    with_lookalikes = SceneConfig(width=200, height=140, packed_share=0.0, cover_share=0.0,
+                                  threat_share=0.0, lookalike_share=1.0)
+    assert max(_count_benign_items(monkeypatch, with_lookalikes, range(4))) <= 17
 
 
 def test_default_mix_keeps_sparse_and_packed_bags() -> None:
@@ -206,6 +210,7 @@ def test_textures_do_not_depend_on_process_history() -> None:
     ({"packed_items": (30, 10)}, "packed_items"),
     ({"benign_items": (5, 2, 10)}, "benign_items"),
     ({"clothes_fill_share": 1.2}, "clothes_fill_share"),
+    ({"lookalike_share": -0.5}, "lookalike_share"),
 ])
 def test_bad_density_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
