@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field
 
 from xscreen.errors import UsageError
+from xscreen.fileio import atomic_writer
 from xscreen.models.losses import ASSIGNERS
 from xscreen.typedconfig import Strict, parse, parse_yaml_file
 
@@ -185,5 +186,8 @@ def replace_config(config: TrainConfig, **changes: Any) -> TrainConfig:
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
-    """Write the resolved configuration as YAML."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    """Write the resolved configuration as YAML, atomically: a run killed while writing keeps
+    the config.yaml it had (resume reads it)."""
+    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    with atomic_writer(path, "w") as handle:
+        handle.write(text)

@@ -97,6 +97,35 @@ def test_ints_are_floats_and_the_saved_config_round_trips(tmp_path: Path) -> Non
         config_from_dict({**config_to_dict(config), "epochs": "ten"})
 
 
+def test_a_save_that_fails_midway_keeps_the_old_config(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resume reads RUN/config.yaml: a run killed while rewriting it must not leave half a file."""
+    from contextlib import contextmanager
+
+    import xscreen.training.config as config_module
+
+    path = tmp_path / "config.yaml"
+    old = load_config(None, {"lr": 0.001})
+    save_config(old, path)
+    before = path.read_text()
+    real_writer = config_module.atomic_writer
+
+    @contextmanager
+    def killed_midway(target: Path, mode: str = "w"):  # type: ignore[no-untyped-def]
+        with real_writer(target, mode) as handle:
+            class Half:
+                def write(self, text: str) -> None:
+                    handle.write(text[: len(text) // 2])
+                    raise KeyboardInterrupt
+            yield Half()
+
+    monkeypatch.setattr(config_module, "atomic_writer", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        save_config(load_config(None, {"lr": 0.002}), path)
+    assert path.read_text() == before and load_config(path) == old
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
 def test_configs_are_frozen_and_replaced_with_checks() -> None:
     config = TrainConfig()
     with pytest.raises(ValueError, match="frozen"):
