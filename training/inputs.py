@@ -138,7 +138,8 @@ def read_inputs(config: TrainConfig, parent: Parent | None = None,
                      held, data.sha256)
 
 
-def initialise(model: Detector, parent: Parent, classes: tuple[str, ...] | None = None) -> None:
+def initialise(model: Detector, parent: Parent, classes: tuple[str, ...] | None = None,
+               model_name: str = "this model") -> None:
     """Load the parent's weights into ``model``; when ``classes`` extends the parent's, the class
     layers grow (the parent's rows copied)."""
     weights = dict(parent.state.get("model", parent.state))
@@ -151,9 +152,11 @@ def initialise(model: Detector, parent: Parent, classes: tuple[str, ...] | None 
     try:
         model.load_state_dict(weights)
     except RuntimeError as error:
-        raise UsageError(f"--init {parent.source}: its weights do not fit model "
-                         f"{parent.state.get('model_name', '?')} with these classes: "
-                         f"{str(error).splitlines()[0]}") from None
+        detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
+        parent_model = parent.state.get("model_name", "?")
+        raise UsageError(f"--init {parent.source}: its weights ({parent_model}) do not fit "
+                         f"{model_name} with these classes; leave out --model to "
+                         f"train the parent's architecture ({detail[:300]})") from None
 
 
 def grow_class_layers(weights: dict[str, torch.Tensor],

@@ -54,6 +54,24 @@ def resumed_config(saved: dict[str, object], requested: TrainConfig,
     return replace_config(config, **changes)
 
 
+def parent_architecture(config: TrainConfig, parent: Parent, given: Collection[str],
+                        announce: bool = True) -> TrainConfig:
+    """Fine-tuning keeps the parent's architecture and input size where the command line names
+    none: ``xscreen train --init models/default`` fine-tunes whatever the default is."""
+    changes: dict[str, object] = {}
+    name, size = parent.state.get("model_name"), parent.state.get("input_size")
+    if name and "model" not in given and name != config.model:
+        changes["model"] = str(name)
+    default_size = TrainConfig.model_fields["input_size"].default
+    if size and "input_size" not in given and config.input_size == default_size \
+            and int(size) != config.input_size:
+        changes["input_size"] = int(size)
+    if changes and announce:
+        print(f"--init {parent.source}: training its architecture, "
+              + ", ".join(f"{key} {value}" for key, value in changes.items()), file=sys.stderr)
+    return replace_config(config, **changes) if changes else config
+
+
 def build_detector(config: TrainConfig, classes: tuple[str, ...],
                    parent: Parent | None = None) -> Detector:
     """The configured architecture, initialised from ``parent`` (the ``--init`` checkpoint,
@@ -63,7 +81,7 @@ def build_detector(config: TrainConfig, classes: tuple[str, ...],
                          f"{', '.join(list_models())}")
     model = build_model(config.model, num_classes=len(classes))
     if parent is not None:
-        initialise(model, parent, classes)
+        initialise(model, parent, classes, config.model)
     return model
 
 
@@ -88,6 +106,8 @@ def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer
     # a resumed run keeps what it started with, even if the parent bundle has moved since;
     # a fresh one reads the parent and each annotations file once (issue 20)
     parent = read_parent(config.init) if config.init and not resume else None
+    if parent is not None:
+        config = parent_architecture(config, parent, given, announce=world.is_main)
     saved_classes = tuple(state.get("classes") or ()) if state is not None else ()
     inputs = read_inputs(config, parent, saved_classes or None)
     model = build_detector(config, inputs.classes, parent)

@@ -10,6 +10,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+import yaml
 from conftest import train_tiny
 
 from xscreen.cli import main
@@ -109,6 +110,29 @@ def test_init_from_bundle_fine_tunes(bundle: Path, tiny_dataset: Path, tmp_path:
     assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ft"),
                  "--model", "xscreen_tiny", "--input-size", "128", "--batch", "4", "--epochs", "1",
                  "--init", str(bundle), "--config", str(config)]) == 0
+
+
+def test_init_trains_the_parents_architecture_unless_told_otherwise(
+        bundle: Path, tiny_dataset: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`xscreen train --init models/default` (as docs/retraining.md says) fine-tunes whatever the
+    default is: the parent here is xscreen_tiny at 128 px, the defaults xscreen_s at 512."""
+    config = tmp_path / "c.yaml"
+    config.write_text("warmup_steps: 2\nworkers: 0\nthreads: 1\n")
+    run = tmp_path / "ft"
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(run), "--batch", "4",
+                 "--epochs", "1", "--init", str(bundle), "--config", str(config)]) == 0
+    assert "training its architecture, model xscreen_tiny, input_size 128" in \
+        capsys.readouterr().err
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["model"] == "xscreen_tiny" and saved["input_size"] == 128
+    # naming another architecture is refused with what to do, not a bare state-dict dump
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "other"),
+                 "--model", "xscreen_s", "--batch", "4", "--epochs", "1", "--init", str(bundle),
+                 "--config", str(config)]) != 0
+    err = capsys.readouterr().err
+    assert "its weights (xscreen_tiny) do not fit xscreen_s" in err
+    assert "leave out --model" in err and ("Missing key" in err or "size mismatch" in err)
 
 
 def test_dynamo_exporter(trained_run: Path, tmp_path: Path,
