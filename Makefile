@@ -75,6 +75,15 @@ bench-synth: setup
 ## --bf16 pays on CPUs with AVX512-BF16 or AMX; drop it on older ones. The previous default's
 ## recipe (xscreen_s from scratch, 75 + 14 min) is in git history (commit 02b102d).
 ## docs/detector.md, "Pretrained" and "Why real bags alarm".
+DATA := var/data-v2
+RUN := var/runs/default-lite0
+BUNDLE := var/bundles/default
+DEFAULT_MINUTES ?= 360
+DEFAULT_EPOCHS ?= 8
+DATA3 := var/data-v3
+RUN2 := var/runs/default-continue
+BUNDLE2 := var/bundles/default-continue
+CONTINUE_MINUTES ?= 115
 default-model: setup-dev
 	[ -f $(DATA)/train/annotations.json ] || { rm -rf $(DATA)/train; $(BIN)/xscreen synth $(DATA)/train --count 8000 --seed 1000 --size 800 --workers 2; }
 	[ -f $(DATA)/val/annotations.json ] || { rm -rf $(DATA)/val; $(BIN)/xscreen synth $(DATA)/val --count 400 --seed 2000 --size 800 --workers 2; }

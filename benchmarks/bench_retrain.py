@@ -21,8 +21,8 @@ The story, each step through the interfaces an engineer uses:
    gate's per-class AP50 on the benchmark set (goal: no old class down by more than 0.02).
 
     python benchmarks/bench_retrain.py [--work DIR] [--minutes 8] [--seizures 100] [--cleared 40]
-        [--heldout 100] [--bench var/data/test] [--replay var/data/train]
-        [--thresholds var/data/val] [--init models/default] [--size 1000] [--json out.json]
+        [--heldout 100] [--bench var/data-v2/test] [--replay var/data-v2/train]
+        [--thresholds var/data-v2/val] [--init models/default] [--size 1000] [--json out.json]
 
 Progress bars and each command's output go to log files in the work folder.
 """
@@ -58,9 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=1000, help="scan width in pixels")
     parser.add_argument("--minutes", type=float, default=8.0, help="fine-tuning budget")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--bench", type=Path, default=ROOT / "var" / "data" / "test")
-    parser.add_argument("--replay", type=Path, default=ROOT / "var" / "data" / "train")
-    parser.add_argument("--thresholds", type=Path, default=ROOT / "var" / "data" / "val")
+    parser.add_argument("--bench", type=Path, default=ROOT / "var" / "data-v2" / "test")
+    parser.add_argument("--replay", type=Path, default=ROOT / "var" / "data-v2" / "train")
+    parser.add_argument("--thresholds", type=Path, default=ROOT / "var" / "data-v2" / "val")
     parser.add_argument("--threshold-images", type=int, default=200)
     parser.add_argument("--init", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--config", type=Path, help="YAML overlay for the fine-tuning run")
