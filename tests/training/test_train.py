@@ -462,11 +462,15 @@ def test_zoom_makes_objects_larger(tiny_dataset: Path) -> None:
     zoomed = DetectionDataset(dataset, 128, AugmentConfig(**off, zoom=1.0,  # type: ignore[arg-type]
                                                           zoom_range=(2.0, 2.0)))
 
-    def sides(samples: DetectionDataset) -> list[float]:
-        boxes = torch.cat([samples[i][1].boxes for i in range(len(samples)) for _ in range(3)])
+    def sides(samples: DetectionDataset, draws: int) -> list[float]:
+        boxes = torch.cat([samples[i][1].boxes for i in range(len(samples))
+                           for _ in range(draws)])
         return ((boxes[:, 2:] - boxes[:, :2]).prod(1) ** 0.5).tolist()
 
-    before, after = sides(plain), sides(zoomed)
+    # The zoom also shifts (up to 30%), so objects near the edge are cut and come out smaller:
+    # with 3 draws an image the median ratio fell under 1.5 about once in 40 runs (it did in CI);
+    # with 12 it stayed at 1.6 or more (mean about 1.67).
+    before, after = sides(plain, 1), sides(zoomed, 12)
     assert after and np.median(after) > 1.5 * np.median(before)
 
 
