@@ -54,17 +54,17 @@ def resumed_config(saved: dict[str, object], requested: TrainConfig,
     return replace_config(config, **changes)
 
 
-def parent_architecture(config: TrainConfig, parent: Parent, given: Collection[str],
-                        announce: bool = True) -> TrainConfig:
-    """Fine-tuning keeps the parent's architecture and input size where the command line names
-    none: ``xscreen train --init models/default`` fine-tunes whatever the default is."""
+def parent_architecture(config: TrainConfig, parent: Parent, announce: bool = True
+                        ) -> TrainConfig:
+    """Fine-tuning keeps the parent's architecture and input size where neither the YAML file
+    nor the command line names them: ``xscreen train --init models/default`` fine-tunes
+    whatever the default is."""
+    chosen = config.model_fields_set        # the keys the YAML file or the command line set
     changes: dict[str, object] = {}
     name, size = parent.state.get("model_name"), parent.state.get("input_size")
-    if name and "model" not in given and name != config.model:
+    if name and "model" not in chosen and name != config.model:
         changes["model"] = str(name)
-    default_size = TrainConfig.model_fields["input_size"].default
-    if size and "input_size" not in given and config.input_size == default_size \
-            and int(size) != config.input_size:
+    if size and "input_size" not in chosen and int(size) != config.input_size:
         changes["input_size"] = int(size)
     if changes and announce:
         print(f"--init {parent.source}: training its architecture, "
@@ -107,7 +107,7 @@ def start_or_resume(config: TrainConfig, given: Collection[str] = ()) -> Trainer
     # a fresh one reads the parent and each annotations file once (issue 20)
     parent = read_parent(config.init) if config.init and not resume else None
     if parent is not None:
-        config = parent_architecture(config, parent, given, announce=world.is_main)
+        config = parent_architecture(config, parent, announce=world.is_main)
     saved_classes = tuple(state.get("classes") or ()) if state is not None else ()
     inputs = read_inputs(config, parent, saved_classes or None)
     model = build_detector(config, inputs.classes, parent)

@@ -133,6 +133,12 @@ def test_init_trains_the_parents_architecture_unless_told_otherwise(
     err = capsys.readouterr().err
     assert "its weights (xscreen_tiny) do not fit xscreen_s" in err
     assert "leave out --model" in err and ("Missing key" in err or "size mismatch" in err)
+    # a model named in the YAML file is the user's choice too: refused, not silently replaced
+    (tmp_path / "s.yaml").write_text(config.read_text() + "model: xscreen_s\n")
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "yaml"),
+                 "--batch", "4", "--epochs", "1", "--init", str(bundle),
+                 "--config", str(tmp_path / "s.yaml")]) != 0
+    assert "its weights (xscreen_tiny) do not fit xscreen_s" in capsys.readouterr().err
 
 
 def test_dynamo_exporter(trained_run: Path, tmp_path: Path,
