@@ -18,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="image width in pixels; height is 0.7 x width (default 1000)")
     parser.add_argument("--threat-share", type=float, default=0.7,
                         help="share of parcels holding at least one threat (default 0.7)")
+    parser.add_argument("--lookalike-share", type=float, default=0.0,
+                        help="share of parcels given one to three benign twins of threats on "
+                             "purpose: one phone or gadget, foods in rows, strap fittings, tools, "
+                             "toy guns (default 0; docs/synthesiser.md, 'Benign look-alikes')")
     parser.add_argument("--palettes",
                         help="colour maps and their shares, e.g. 'classic:1' for one vendor's "
                              "(default: the scene's mix of saturated, pale and greyscale "
@@ -77,6 +81,8 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--size must be between 64 and 8192 pixels, got {args.size}")
     if not 0.0 <= args.threat_share <= 1.0:
         raise UsageError(f"--threat-share must be between 0 and 1, got {args.threat_share}")
+    if not 0.0 <= args.lookalike_share <= 1.0:
+        raise UsageError(f"--lookalike-share must be between 0 and 1, got {args.lookalike_share}")
     if args.max_threats < 1:
         raise UsageError(f"--max-threats must be at least 1, got {args.max_threats}")
 
@@ -89,7 +95,9 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         config = SceneConfig(width=args.size, height=max(64, int(round(args.size * 0.7))),
-                             threat_share=args.threat_share, palettes=_palettes(args.palettes),
+                             threat_share=args.threat_share,
+                             lookalike_share=args.lookalike_share,
+                             palettes=_palettes(args.palettes),
                              max_threats=args.max_threats, threats=_threats(args.threats))
     except ValueError as error:
         raise UsageError(str(error)) from None
