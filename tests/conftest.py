@@ -6,13 +6,16 @@ gold: a small black bar, counterfeit: a green rectangle), so a tiny model learns
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -73,6 +76,15 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @functools.cache
+def lasting_tempdir(prefix: str) -> Path:
+    """A new temporary folder that outlives the test that made it (for helpers cached across the
+    session, whose pytest tmp_path would go first) and is removed when this process exits, so
+    that test runs leave nothing behind in the system's temporary folder."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def load_benchmark(name: str) -> ModuleType:
     """``benchmarks/NAME.py`` as a module (benchmarks/ is not a package), loaded once."""
     path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 import tifffile
-from conftest import LiveServer, bearer, free_port  # noqa: F401  (re-exported)
+from conftest import LiveServer, bearer, free_port, lasting_tempdir  # noqa: F401  (re-exported)
 
 from xscreen import CLASSES
 
@@ -89,7 +88,7 @@ def real_bundle() -> Path:
     from xscreen.models.detector import build_model
     from xscreen.training.export import check_graph, export_onnx
 
-    root = Path(tempfile.mkdtemp(prefix="xscreen-real-bundle-")) / "bundle"
+    root = lasting_tempdir("xscreen-real-bundle-") / "bundle"
     root.mkdir()
     torch.manual_seed(0)
     with warnings.catch_warnings():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 import threading
 import time
 import warnings
@@ -22,6 +21,7 @@ from serving_support import (
     Server,
     bearer,
     free_port,
+    lasting_tempdir,
     make_settings,
     png_bytes,
     real_bundle,
@@ -52,7 +52,7 @@ def seeded_graph(seed: int) -> Path:
     from xscreen.models.detector import build_model
     from xscreen.training.export import export_onnx
 
-    path = Path(tempfile.mkdtemp(prefix=f"xscreen-seed-{seed}-")) / "model.onnx"
+    path = lasting_tempdir(f"xscreen-seed-{seed}-") / "model.onnx"
     torch.manual_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 import numpy as np
 import pytest
 from conftest import LiveServer as ConftestLiveServer
-from conftest import bearer, write_fake_bundle
+from conftest import bearer, lasting_tempdir, write_fake_bundle
 
 from xscreen.serving import store
 
@@ -39,7 +38,7 @@ ORGANIC, INORGANIC, METAL, DENSE = (214, 128, 26), (77, 150, 51), (34, 94, 180),
 @functools.lru_cache(maxsize=1)
 def fixed_bundle() -> Path:
     """A model bundle whose ONNX graph returns :data:`FIXED_ROWS` for every image."""
-    root = Path(tempfile.mkdtemp(prefix="xscreen-viewer-bundle-")) / "bundle"
+    root = lasting_tempdir("xscreen-viewer-bundle-") / "bundle"
     return write_fake_bundle(root, FIXED_ROWS, input_size=256)
 
 
