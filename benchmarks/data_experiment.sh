@@ -10,7 +10,8 @@
 #   300 test scans at 1000 px of each synthesiser.
 # - Same model, recipe (training/recipes/real.yaml) and amount of training: EPOCHS epochs (default
 #   12) of xscreen_s, --rect --bf16, one thread each; the arms run side by side on the 2 cores, so
-#   both get the same share of a shared machine. Add arms by hand (e.g. --model xscreen_lite0).
+#   both get the same share of a shared machine. MODEL=xscreen_lite0 in the environment trains
+#   that architecture in both arms instead (ImageNet-pretrained, the shipped default's).
 # - Judged on the real sets (benchmarks/bench_real.py: GDXray firearm AP50 / Pd / guns boxed,
 #   share of real colour bags that alarm) and on BOTH synthetic test sets (xscreen eval), after
 #   choosing each bundle's thresholds on its own validation set (xscreen eval --write-thresholds).
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 OLD=${1:?usage: data_experiment.sh OLD_COMMIT [EPOCHS] [OUT]}
 EPOCHS=${2:-12}
 OUT=${3:-var/exp}
+MODEL=${MODEL:-xscreen_s}
 X=".venv/bin/xscreen"
 mkdir -p "$OUT"
 
@@ -45,7 +47,7 @@ done
 train() {  # arm, data, extra arguments
   local arm=$1 data=$2; shift 2
   $X train --data "$OUT/$data/train" --val "$OUT/$data/val" --out "$OUT/runs/$arm" \
-    --epochs "$EPOCHS" --seed 0 --rect --threads 1 --workers 1 \
+    --model "$MODEL" --epochs "$EPOCHS" --seed 0 --rect --threads 1 --workers 1 \
     --config training/recipes/real.yaml "$@" > "$OUT/runs/$arm.log" 2>&1
 }
 mkdir -p "$OUT/runs"

@@ -7,8 +7,13 @@ thresholds, per class, for each change:
 - ``grey``: colour removed (is the vendor's colour table the trigger?);
 - ``desaturated``: half the colour removed (pale consoles);
 - ``half-res``: down to half resolution and back (is it fine texture?);
-- ``x1.5``: enlarged by half (is it the scale of things?);
-- ``blur``: Gaussian blur of 1.2 pixels (edges, JPEG blocks).
+- ``x1.5``: resampled 1.5x larger (interpolation only: the letterbox brings every image back to
+  the card's input size, so this does not change how big things look to the model);
+- ``blur``: Gaussian blur of 1.2 pixels (edges, JPEG blocks);
+- ``smaller-1.5``, ``smaller-2``: the scan in the middle of a white (air) frame 1.5 or 2 times
+  its size, so that everything looks that much smaller to the model (is it the scale of things?);
+- ``larger-1.4``: the middle 70% of the scan each way, so that things look 1.4 times larger
+  (the outer 15% each side is cut off: a bag's edges go with it).
 
 With ``--synthetic DIR`` (a synthetic set with no threats, e.g. ``xscreen synth DIR --count 200
 --threat-share 0``) the same figures for synthetic benign bags are printed beside them: the gap
@@ -54,7 +59,27 @@ CHANGES: dict[str, Change] = {
         (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR),
     "x1.5": lambda image: cv2.resize(image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC),
     "blur": lambda image: cv2.GaussianBlur(image, (0, 0), 1.2),
+    "smaller-1.5": lambda image: _in_air(image, 1.5),
+    "smaller-2": lambda image: _in_air(image, 2.0),
+    "larger-1.4": lambda image: _middle(image, 0.7),
 }
+
+
+def _in_air(image: np.ndarray, factor: float) -> np.ndarray:
+    """The image centred in a white (air: nothing attenuates) frame ``factor`` times its size."""
+    height, width = image.shape[:2]
+    framed = np.full((int(round(height * factor)), int(round(width * factor)), 3), 255, np.uint8)
+    top, left = (framed.shape[0] - height) // 2, (framed.shape[1] - width) // 2
+    framed[top:top + height, left:left + width] = image
+    return framed
+
+
+def _middle(image: np.ndarray, share: float) -> np.ndarray:
+    """The middle ``share`` of the image each way."""
+    height, width = image.shape[:2]
+    rows, cols = int(round(height * share)), int(round(width * share))
+    top, left = (height - rows) // 2, (width - cols) // 2
+    return np.ascontiguousarray(image[top:top + rows, left:left + cols])
 
 
 def probe(detector: OnnxDetector, folder: Path, changes: list[str]) -> dict[str, dict]:

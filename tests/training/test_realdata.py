@@ -138,6 +138,16 @@ def test_clutter_probe_changes_one_thing_at_a_time() -> None:
     assert probe.CHANGES["half-res"](image).shape == image.shape
     assert not np.array_equal(probe.CHANGES["half-res"](image), image)
     assert probe.CHANGES["x1.5"](image).shape == (90, 120, 3)
+    # smaller: the scan unchanged in the middle of air, twice the size each way
+    framed = probe.CHANGES["smaller-2"](image)
+    assert framed.shape == (120, 160, 3)
+    assert np.array_equal(framed[30:90, 40:120], image)
+    assert (framed[:30] == 255).all() and (framed[:, :40] == 255).all()
+    assert (framed[90:] == 255).all() and (framed[:, 120:] == 255).all()
+    assert probe.CHANGES["smaller-1.5"](image).shape == (90, 120, 3)
+    # larger: the middle 70% each way, pixels untouched
+    middle = probe.CHANGES["larger-1.4"](image)
+    assert middle.shape == (42, 56, 3) and np.array_equal(middle, image[9:51, 12:68])
     assert np.array_equal(probe.CHANGES["as-is"](image), image)
 
 
@@ -159,3 +169,56 @@ def test_clutter_probe_judges_real_and_synthetic_bags(
     assert probe.main(["--bundle", str(alarming), "--realdata", str(tmp_path / "none")]) == 2
     assert "no opixray_clutter" in capsys.readouterr().err
     assert probe.main(["--bundle", str(tmp_path / "missing"), "--realdata", str(realdata)]) == 2
+
+
+def test_calibration_probe_raises_the_class_that_costs_least_pd() -> None:
+    probe = load_benchmark("probe_calibration")
+    # Four bags: firearm alarms on bags 0-1 (0.6, 0.7), counterfeit on bags 0-3 (0.6 ... 0.9).
+    bags = np.array([[0.6, 0, 0, 0.6], [0.7, 0, 0, 0.7], [0, 0, 0, 0.8], [0, 0, 0, 0.9]])
+    # Validation: raising counterfeit past 0.9 loses every counterfeit; firearm's scores are 0.95.
+    validation = probe.Labelled(best=np.array([[0.95, 0, 0, 0], [0, 0, 0, 0.85]]),
+                                present=np.array([[True, False, False, False],
+                                                  [False, False, False, True]]))
+    start = [0.5, 0.5, 0.5, 0.5]
+    # Half may alarm: raising firearm alone cannot get there (counterfeit alarms on all four),
+    # counterfeit to just over 0.7 costs nothing on validation and leaves bags 0-1 alarming for
+    # firearm: 2 of 4.
+    chosen = probe.raise_thresholds(bags, start, 0.5, validation, [1, 1, 1, 1])
+    assert chosen[1:3] == [0.5, 0.5]
+    assert 0.7 < chosen[3] <= 0.8 + 1e-6 and probe.alarm_share(bags, chosen) == 0.5
+    # None may alarm: counterfeit above 0.9 (losing its validation Pd), firearm above 0.7.
+    quiet = probe.raise_thresholds(bags, start, 0.0, validation, [4, 1, 1, 1])
+    assert quiet[0] > 0.7 and quiet[3] > 0.9 and probe.alarm_share(bags, quiet) == 0.0
+    assert validation.pd(quiet)[0] == 1.0 and validation.pd(quiet)[3] == 0.0
+    # Thresholds never go below the card's.
+    assert probe.raise_thresholds(bags, [0.95] * 4, 0.0, validation, [1] * 4) == [0.95] * 4
+
+
+def test_calibration_probe_judges_a_held_out_half(
+        realdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    probe = load_benchmark("probe_calibration")
+    # Every image: a gun-sized firearm box at 0.6 and a counterfeit box at 0.9.
+    bundle = write_fake_bundle(tmp_path / "b", [[*GUN, 0.6, 0], [0, 0, 20, 20, 0.9, 3]],
+                               thresholds=dict.fromkeys(CLASSES, 0.5))
+    val = write_set(tmp_path / "val", 2, with_gun=True)
+    out = tmp_path / "rows.json"
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--val", str(val),
+                       "--test", str(val), "--targets", "0.0", "--firearm-weight", "1",
+                       "--threads", "1", "--json", str(out)]) == 0
+    card, quiet = json.loads(out.read_text())
+    assert card["setting"] == "card" and card["held_out_half_alarming"] == 1.0
+    assert card["gdxray_b0046"]["firearm_pd"] == 1.0
+    # Quieting every bag raises firearm over the real guns' 0.6: their Pd goes, and it says so.
+    assert quiet["chosen_half_alarming"] == 0.0 and quiet["held_out_half_alarming"] == 0.0
+    assert quiet["thresholds"]["firearm"] > 0.6 and quiet["thresholds"]["counterfeit"] > 0.9
+    assert quiet["gdxray_b0046"]["firearm_pd"] == 0.0
+    assert quiet["synthetic_test_pd"]["firearm"] == 0.0
+    assert "held-out half 2 0.000" in capsys.readouterr().out
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(tmp_path / "none"),
+                       "--val", str(val), "--test", str(val)]) == 2
+    assert "no opixray_clutter" in capsys.readouterr().err
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--val",
+                       str(tmp_path / "missing"), "--test", str(val)]) == 2
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--val", str(val),
+                       "--test", str(val), "--targets", "1.5"]) == 2
+    assert "--targets" in capsys.readouterr().err
