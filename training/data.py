@@ -179,12 +179,16 @@ class DetectionDataset(TorchDataset):
         self.tip_probability = tip_probability
         self.seed = seed
         self.uint8 = uint8
+        self.rng = np.random.default_rng(seed)
+        self.reseed(seed)   # loader workers reseed with their own; without workers this holds
 
     def __len__(self) -> int:
         return len(self.dataset.images)
 
     def reseed(self, seed: int) -> None:
-        """Seed the augmentations' random generators (each loader worker its own)."""
+        """Seed the augmentations' and the threat projection's random generators (each loader
+        worker its own): the same seed draws the same augmented scans."""
+        self.rng = np.random.default_rng(seed)
         if self.augmentations is not None:
             self.augmentations.set_random_seed(seed)
 
@@ -228,10 +232,9 @@ class DetectionDataset(TorchDataset):
     def _project_threat(self, image: np.ndarray, boxes: np.ndarray,
                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Online TIP hook: with ``tip_probability``, paste a threat into the scan."""
-        rng = np.random.default_rng()
-        if self.threat_projector is None or rng.random() >= self.tip_probability:
+        if self.threat_projector is None or self.rng.random() >= self.tip_probability:
             return image, boxes, labels
-        return self.threat_projector(image, boxes, labels, rng)
+        return self.threat_projector(image, boxes, labels, self.rng)
 
 
 def collate(batch: list[tuple[torch.Tensor, Targets]]) -> tuple[torch.Tensor, list[Targets]]:

@@ -137,8 +137,10 @@ def build_data(config: TrainConfig, train_set: Dataset, val_set: Dataset | None,
     def augmented(name: str, dataset: Dataset) -> DetectionDataset:
         cache = image_cache(config, run_dir, world, name, dataset)
         caches.extend([cache] if cache is not None else [])
+        # the replayed scans draw their own augmentations, not the new scans' sequence again
+        seed = config.seed + (1 if name == "replay" else 0)
         return DetectionDataset(dataset, config.input_size, config.augment, projector,
-                                config.tip_probability, config.seed, config.rect, cache,
+                                config.tip_probability, seed, config.rect, cache,
                                 uint8=True, stride=stride)
 
     new = augmented("train", train_set)
