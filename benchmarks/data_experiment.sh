@@ -11,7 +11,9 @@
 # - Same model, recipe (training/recipes/real.yaml) and amount of training: EPOCHS epochs (default
 #   12) of xscreen_s, --rect --bf16, one thread each; the arms run side by side on the 2 cores, so
 #   both get the same share of a shared machine. MODEL=xscreen_lite0 in the environment trains
-#   that architecture in both arms instead (ImageNet-pretrained, the shipped default's).
+#   that architecture in both arms instead (ImageNet-pretrained, the shipped default's); SEED=N
+#   trains both arms again with seed N (runs, bundles and figures under runs-sN, bundles-sN,
+#   real-sN.*), on the same scans, to see how much of a difference is the seed's.
 # - Judged on the real sets (benchmarks/bench_real.py: GDXray firearm AP50 / Pd / guns boxed,
 #   share of real colour bags that alarm) and on BOTH synthetic test sets (xscreen eval), after
 #   choosing each bundle's thresholds on its own validation set (xscreen eval --write-thresholds).
@@ -21,6 +23,9 @@ OLD=${1:?usage: data_experiment.sh OLD_COMMIT [EPOCHS] [OUT]}
 EPOCHS=${2:-12}
 OUT=${3:-var/exp}
 MODEL=${MODEL:-xscreen_s}
+SEED=${SEED:-0}
+TAG=$([ "$SEED" = 0 ] || echo "-s$SEED")
+RUNS="$OUT/runs$TAG"; BUNDLES="$OUT/bundles$TAG"
 X=".venv/bin/xscreen"
 mkdir -p "$OUT"
 
@@ -46,21 +51,21 @@ done
 
 train() {  # arm, data, extra arguments
   local arm=$1 data=$2; shift 2
-  $X train --data "$OUT/$data/train" --val "$OUT/$data/val" --out "$OUT/runs/$arm" \
-    --model "$MODEL" --epochs "$EPOCHS" --seed 0 --rect --threads 1 --workers 1 \
-    --config training/recipes/real.yaml "$@" > "$OUT/runs/$arm.log" 2>&1
+  $X train --data "$OUT/$data/train" --val "$OUT/$data/val" --out "$RUNS/$arm" \
+    --model "$MODEL" --epochs "$EPOCHS" --seed "$SEED" --rect --threads 1 --workers 1 \
+    --config training/recipes/real.yaml "$@" > "$RUNS/$arm.log" 2>&1
 }
-mkdir -p "$OUT/runs"
+mkdir -p "$RUNS"
 train old old --bf16 & train new new --bf16 & wait
 
 for arm in old new; do
-  rm -rf "$OUT/bundles/$arm"
-  $X export "$OUT/runs/$arm" --out "$OUT/bundles/$arm"
-  $X eval "$OUT/bundles/$arm" "$OUT/$arm/val" --write-thresholds --target-pfa 0.05 > /dev/null
+  rm -rf "$BUNDLES/$arm"
+  $X export "$RUNS/$arm" --out "$BUNDLES/$arm"
+  $X eval "$BUNDLES/$arm" "$OUT/$arm/val" --write-thresholds --target-pfa 0.05 > /dev/null
   for test in old new; do
-    $X eval "$OUT/bundles/$arm" "$OUT/$test/test" --json "$OUT/bundles/$arm/eval_$test.json" \
-      | tee "$OUT/bundles/$arm/eval_$test.txt"
+    $X eval "$BUNDLES/$arm" "$OUT/$test/test" --json "$BUNDLES/$arm/eval_$test.json" \
+      | tee "$BUNDLES/$arm/eval_$test.txt"
   done
 done
-.venv/bin/python benchmarks/bench_real.py --bundle "$OUT/bundles/old" --bundle "$OUT/bundles/new" \
-  --json "$OUT/real.json" | tee "$OUT/real.txt"
+.venv/bin/python benchmarks/bench_real.py --bundle "$BUNDLES/old" --bundle "$BUNDLES/new" \
+  --json "$OUT/real$TAG.json" | tee "$OUT/real$TAG.txt"
