@@ -75,7 +75,6 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "data", count=8, seed=1)
 
 
-@functools.cache
 def lasting_tempdir(prefix: str) -> Path:
     """A new temporary folder that outlives the test that made it (for helpers cached across the
     session, whose pytest tmp_path would go first) and is removed when this process exits, so
@@ -85,6 +84,7 @@ def lasting_tempdir(prefix: str) -> Path:
     return path
 
 
+@functools.cache
 def load_benchmark(name: str) -> ModuleType:
     """``benchmarks/NAME.py`` as a module (benchmarks/ is not a package), loaded once."""
     path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
