@@ -41,6 +41,7 @@ from xscreen.models.runtime import OnnxDetector
 from xscreen.training.evaluate import bundle_detections
 from xscreen.training.metrics import (
     ImageDetections,
+    alarm_share,
     image_has_class,
     image_max_scores,
     screening_figures,
@@ -77,19 +78,13 @@ def split_bags(detected: DetectedSet) -> tuple[np.ndarray, np.ndarray]:
     return image_max_scores(order[0::2], classes), image_max_scores(order[1::2], classes)
 
 
-def alarm_share(best: np.ndarray, thresholds: Sequence[float]) -> float:
-    """The share of rows alarming for any class."""
-    return float((best >= np.asarray(thresholds, np.float64)[None, :]).any(axis=1).mean())
-
-
 def raise_thresholds(bags: np.ndarray, start: Sequence[float], target: float,
                      validation: Labelled, weights: Sequence[float]) -> list[float]:
     """Thresholds at or above ``start`` at which at most ``target`` of ``bags`` alarm, raised
     one step at a time (a class to just above its lowest alarming bag's score), each step the
     class that quiets the most bags per unit of weighted validation Pd lost."""
     thresholds = np.asarray(start, np.float64).copy()
-    while alarm_share(bags, thresholds) > target:
-        now = alarm_share(bags, thresholds)
+    while (now := alarm_share(bags, thresholds)) > target:
         best_step: tuple[float, int, float] | None = None
         for c in range(bags.shape[1]):
             alarming = bags[:, c] >= thresholds[c]

@@ -179,7 +179,7 @@ class DetectionDataset(TorchDataset):
         self.tip_probability = tip_probability
         self.seed = seed
         self.uint8 = uint8
-        self.rng = np.random.default_rng(seed)
+        self.rng: np.random.Generator
         self.reseed(seed)   # loader workers reseed with their own; without workers this holds
 
     def __len__(self) -> int:

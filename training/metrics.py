@@ -168,10 +168,10 @@ def any_alarm_share(best_scores: np.ndarray, present: np.ndarray,
                     thresholds: Sequence[float]) -> float:
     """The share of threat-free images that raise an alarm for any class at ``thresholds``
     (NaN without such images): what an operator sees of ordinary parcels."""
-    return _alarm_share(best_scores[clean_images(present)], thresholds)
+    return alarm_share(best_scores[clean_images(present)], thresholds)
 
 
-def _alarm_share(scores: np.ndarray, thresholds: Sequence[float]) -> float:
+def alarm_share(scores: np.ndarray, thresholds: Sequence[float]) -> float:
     """The share of the rows of ``scores`` (images x classes) with any class at or over its
     threshold; NaN without rows."""
     if scores.shape[0] == 0:
@@ -195,11 +195,11 @@ def thresholds_for_any_pfa(best_scores: np.ndarray, present: np.ndarray, target_
         return [threshold_for_pfa(clean[:, c], rate) for c in range(num_classes)]
 
     low, high = 0.0, float(target_pfa)
-    if _alarm_share(clean, at(high)) <= target_pfa:
+    if alarm_share(clean, at(high)) <= target_pfa:
         return at(high)
     for _ in range(steps):
         middle = (low + high) / 2
-        if _alarm_share(clean, at(middle)) <= target_pfa:
+        if alarm_share(clean, at(middle)) <= target_pfa:
             low = middle
         else:
             high = middle
