@@ -16,6 +16,7 @@ suppression live in :class:`DetectionPostprocess`, which the exported ONNX graph
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -265,6 +266,14 @@ def register_model(name: str) -> Callable[[BuilderT], BuilderT]:
 def list_models() -> list[str]:
     """Names of the registered detectors, sorted."""
     return sorted(_BUILDERS)
+
+
+def model_options(name: str) -> frozenset[str]:
+    """The keyword arguments the registered detector ``name``'s builder takes (``num_classes``,
+    ``pretrained``, and e.g. ``frozen_stages`` for the pretrained backbones)."""
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    return frozenset(inspect.signature(_BUILDERS[name]).parameters)
 
 
 def build_model(name: str, **kwargs: object) -> Detector:

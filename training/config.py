@@ -77,6 +77,11 @@ class TrainConfig(Strict):
     # (a few new images would shift them) and, optionally, the backbone stays as it is.
     freeze_norm: bool = False
     freeze_backbone: bool = False
+    # xscreen_lite0 only: how many of EfficientNet-Lite0's seven stages (with the stem) keep
+    # their ImageNet weights and statistics; None is the model's own default (3). Fewer adapt
+    # more to the scans, more keep more of what ImageNet taught (7: the whole backbone, as
+    # freeze_backbone). A training choice only: the bundle's graph is the same.
+    frozen_stages: int | None = Field(default=None, ge=0, le=7)
     ema_ramp: float = 2000.0          # updates over which the EMA decay ramps up to ema_decay
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     # Rectangular batches: each image letterboxed as serving does (long side input_size, the

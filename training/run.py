@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from xscreen.errors import OutputExistsError, UsageError
-from xscreen.models.detector import Detector, build_model, list_models
+from xscreen.models.detector import Detector, build_model, list_models, model_options
 from xscreen.training.checkpoint import load_checkpoint
 from xscreen.training.config import TrainConfig, config_from_dict, replace_config, save_config
 from xscreen.training.distributed import close_world, init_world, resolve_device
@@ -79,7 +79,14 @@ def build_detector(config: TrainConfig, classes: tuple[str, ...],
     if config.model not in list_models():
         raise UsageError(f"unknown model {config.model!r}; choose one of "
                          f"{', '.join(list_models())}")
-    model = build_model(config.model, num_classes=len(classes))
+    options: dict[str, object] = {}
+    if config.frozen_stages is not None:
+        if "frozen_stages" not in model_options(config.model):
+            takers = [name for name in list_models() if "frozen_stages" in model_options(name)]
+            raise UsageError(f"frozen_stages applies to the pretrained backbones "
+                             f"({', '.join(takers)}), not to {config.model}")
+        options["frozen_stages"] = config.frozen_stages
+    model = build_model(config.model, num_classes=len(classes), **options)
     if parent is not None:
         initialise(model, parent, classes, config.model)
     return model

@@ -97,3 +97,34 @@ def test_eval_reads_the_bundle(lite0_bundle: Path, tiny_dataset: Path, tmp_path:
     assert main(["eval", str(lite0_bundle), str(tiny_dataset), "--json", str(report)]) == 0
     figures = json.loads(report.read_text())
     assert 0.0 <= figures["map50"] <= 1.0 and "firearm" in figures["per_class"]
+
+
+@pytest.mark.parametrize("stages", [0, 5, 7])
+def test_frozen_stages_from_the_config_freeze_that_many_stages(tiny_dataset: Path, tmp_path: Path,
+                                                               stages: int) -> None:
+    from xscreen.training.config import load_config
+    from xscreen.training.run import build_detector
+
+    config = load_config(None, {"data": str(tiny_dataset), "out": str(tmp_path),
+                                "model": "xscreen_lite0", "frozen_stages": stages})
+    model = build_detector(config, ("firearm", "narcotics", "gold", "counterfeit"))
+    stem_trains = any(p.requires_grad for p in model.backbone.stem.parameters())
+    assert stem_trains == (stages == 0)
+    for index, stage in enumerate(model.backbone.stages):
+        trains = all(p.requires_grad for p in stage.parameters())
+        assert trains == (index >= stages), index
+    assert all(p.requires_grad for p in model.heads.parameters())
+
+
+def test_frozen_stages_on_a_plain_backbone_is_a_clear_error(
+        tiny_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(FAST + "frozen_stages: 4\n")
+    args = train_args(tiny_dataset, tmp_path / "run", config, 1)
+    args[args.index("xscreen_lite0")] = "xscreen_tiny"
+    assert main(args) != 0
+    assert "frozen_stages applies to the pretrained backbones (xscreen_lite0)" \
+        in capsys.readouterr().err
+    config.write_text(FAST + "frozen_stages: 8\n")
+    assert main(train_args(tiny_dataset, tmp_path / "run2", config, 1)) != 0
+    assert "frozen_stages" in capsys.readouterr().err
