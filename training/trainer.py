@@ -35,7 +35,7 @@ from xscreen.models.detector import Detector
 from xscreen.models.losses import Targets, detection_loss
 from xscreen.training import logbook
 from xscreen.training.checkpoint import best_weights_state, save_checkpoint
-from xscreen.training.config import TrainConfig, config_to_dict
+from xscreen.training.config import TrainConfig, config_to_dict, load_config
 from xscreen.training.data import DetectionDataset, collate
 from xscreen.training.distributed import (
     SINGLE_PROCESS,
@@ -112,8 +112,14 @@ def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
     return config.lr * (0.05 + 0.95 * cosine)
 
 
+_NOT_RESULTS = frozenset({"threads", "device", "checkpoint_minutes", "cache_images"})
+"""Configuration keys that change how fast a run goes, not what it learns."""
+
+
 def command_line(config: TrainConfig) -> str:
-    """An ``xscreen train`` command that repeats this run (with its saved config.yaml)."""
+    """An ``xscreen train`` command that repeats this run: its flags, and ``--config
+    RUN/config.yaml`` (the resolved configuration the run saved) when the flags alone would
+    not give the same configuration (a recipe's augmentations, frozen stages, ...)."""
     parts = ["xscreen", "train", "--data", config.data]
     if config.val:
         parts += ["--val", config.val]
@@ -129,6 +135,16 @@ def command_line(config: TrainConfig) -> str:
     if config.replay:
         parts += ["--replay", config.replay, "--replay-ratio", f"{config.replay_ratio:g}"]
     parts += [flag for flag, on in (("--rect", config.rect), ("--bf16", config.bf16)) if on]
+    flagged = {"data": config.data, "val": config.val, "out": config.out, "epochs": config.epochs,
+               "minutes": config.minutes, "seed": config.seed, "batch": config.batch,
+               "model": config.model, "input_size": config.input_size, "lr": config.lr,
+               "assigner": config.assigner, "init": config.init, "replay": config.replay,
+               "replay_ratio": config.replay_ratio if config.replay else None,
+               "rect": config.rect, "bf16": config.bf16}
+    flags_alone = config_to_dict(load_config(None, flagged))
+    if any(value != flags_alone.get(key) for key, value in config_to_dict(config).items()
+           if key not in _NOT_RESULTS):
+        parts += ["--config", str(Path(config.out) / "config.yaml")]
     return shlex.join(parts)
 
 

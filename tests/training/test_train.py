@@ -375,6 +375,20 @@ def test_command_line_repeats_rect_bf16_lr_and_assigner() -> None:
     assert both.endswith("--rect --bf16")
 
 
+def test_command_line_names_the_saved_config_when_the_flags_are_not_enough(
+        tmp_path: Path) -> None:
+    from xscreen.training.trainer import command_line
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("augment: {grey: 0.25}\nwarmup_steps: 7\n")
+    run = tmp_path / "run"
+    with_recipe = command_line(load_config(recipe, {"data": "d", "out": str(run)}))
+    assert with_recipe.endswith(f"--config {run / 'config.yaml'}")
+    for flags_only in ({"data": "d", "out": "o", "threads": 1, "lr": 1e-3},
+                       {"data": "d", "out": "o", "init": "b", "replay": "r", "replay_ratio": 0.7}):
+        assert "--config" not in command_line(load_config(None, flags_only)), flags_only
+
+
 def test_image_cache_serves_the_samples_decoding_would(tiny_dataset: Path, tmp_path: Path) -> None:
     """Cached samples (a miss, then a hit) equal decoded ones, shrunk boxes included; a slot
     left half-written (no meta) and a cache of changed images are decoded again."""
