@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from xscreen.serving.risk import SeizureRecord, keys_link
@@ -286,12 +286,43 @@ def record_key_use(sessions: sessionmaker[Session], key_id: int, when: datetime)
         session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
 
 
+FIRST_ADMIN_MARK = "first_admin_key"
+"""The ``service_settings`` row written with the first admin key, in the same transaction: its
+primary key lets only one of several replicas starting on an empty database make that key."""
+
+
 def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:
-    """On a first start (no keys at all) create an admin key and return it; else None."""
+    """On a first start (no keys at all) create an admin key and return it; else None.
+
+    Replicas starting together on one empty database both see no keys; each then stores its
+    key with the :data:`FIRST_ADMIN_MARK` row in one transaction, and the database lets one of
+    them commit: the other rolls back (no second admin key, nothing printed) and returns None.
+    """
     with sessions() as session:
         if session.scalar(select(func.count()).select_from(ApiKey)):
             return None
-    return create_key(sessions, "admin", "first admin")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with sessions.begin() as session:
+            row = ApiKey(name="first admin", role="admin", key_hash=hash_key(key),
+                         created_at=utcnow())
+            session.add(row)
+            session.flush()
+            if (session.scalar(select(func.count()).select_from(ApiKey)) or 0) > 1:
+                raise _NotFirst          # another replica's key committed first
+            stale = session.get(ServiceSetting, FIRST_ADMIN_MARK)
+            if stale is not None:        # every key deleted by hand since: a first start again
+                session.delete(stale)
+                session.flush()
+            session.add(ServiceSetting(name=FIRST_ADMIN_MARK, value={"key_id": row.id},
+                                       updated_by=row.id))
+    except (IntegrityError, _NotFirst):
+        return None                      # another replica made the first admin key
+    return key
+
+
+class _NotFirst(Exception):
+    """Rolls back a first admin key that another replica's beat."""
 
 
 class DbPartyHistory:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy
 from conftest import empty_database
 from fastapi.testclient import TestClient
 from serving_support import bearer, make_settings, png_bytes, scan_rgb
@@ -221,3 +223,48 @@ def test_request_fingerprint(first: list[tuple[str, bytes | None]],
                              second: list[tuple[str, bytes | None]], same: bool) -> None:
     assert (store.request_fingerprint(first) == store.request_fingerprint(second)) is same
     assert len(store.request_fingerprint(first)) == 64
+
+
+def test_replicas_starting_together_make_one_first_admin_key(
+        sessions: store.sessionmaker[store.Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two replicas on one empty database both see no keys; only one may make (and print) the
+    first admin key. Simulated by letting the second skip its look for keys, as if it had looked
+    before the first committed."""
+    first = store.ensure_admin_key(sessions)
+    assert first is not None
+    real_sessions = sessions
+
+    class Blind:
+        """Answers the first look for keys with 'none', as a replica that looked too early."""
+
+        def __init__(self) -> None:
+            self.looked = False
+
+        def __call__(self) -> store.Session:
+            session = real_sessions()
+            if not self.looked:
+                self.looked = True
+                monkeypatch.setattr(session, "scalar", lambda *args, **kwargs: 0)
+            return session
+
+        def begin(self) -> Any:
+            return real_sessions.begin()
+
+    assert store.ensure_admin_key(Blind()) is None    # type: ignore[arg-type]
+    with sessions() as session:
+        keys = session.scalars(store.select(store.ApiKey)).all()
+    assert [(k.role, k.name) for k in keys] == [("admin", "first admin")]
+    assert store.find_key(sessions, first) is not None
+
+
+def test_a_database_whose_keys_were_all_deleted_gets_a_new_first_admin_key(
+        sessions: store.sessionmaker[store.Session]) -> None:
+    assert store.ensure_admin_key(sessions) is not None
+    with sessions.begin() as session:
+        session.execute(store.update(store.ServiceSetting)
+                        .where(store.ServiceSetting.name == store.FIRST_ADMIN_MARK)
+                        .values(updated_by=None))
+        session.execute(sqlalchemy.delete(store.ApiKey))
+    again = store.ensure_admin_key(sessions)
+    assert again is not None and store.find_key(sessions, again) is not None
+    assert store.ensure_admin_key(sessions) is None
