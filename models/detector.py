@@ -268,19 +268,21 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
+def _builder(name: str) -> Callable[..., Detector]:
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    return _BUILDERS[name]
+
+
 def model_options(name: str) -> frozenset[str]:
     """The keyword arguments the registered detector ``name``'s builder takes (``num_classes``,
     ``pretrained``, and e.g. ``frozen_stages`` for the pretrained backbones)."""
-    if name not in _BUILDERS:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
-    return frozenset(inspect.signature(_BUILDERS[name]).parameters)
+    return frozenset(inspect.signature(_builder(name)).parameters)
 
 
 def build_model(name: str, **kwargs: object) -> Detector:
     """Build the registered detector ``name`` (keyword arguments go to its builder)."""
-    if name not in _BUILDERS:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
-    return _BUILDERS[name](**kwargs)
+    return _builder(name)(**kwargs)
 
 
 def _plain_detector(widths: Sequence[int], depths: Sequence[int], neck_channels: int,

@@ -244,12 +244,18 @@ def insert_key(sessions: sessionmaker[Session], role: str, name: str = "",
 
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name or role, role=role, key_hash=hash_key(key), expires_at=expires_at,
-                 created_at=created_at or utcnow())
+    row, key = new_key_row(role, name, expires_at, created_at)
     with sessions.begin() as session:
         session.add(row)
     return row, key
+
+
+def new_key_row(role: str, name: str = "", expires_at: datetime | None = None,
+                created_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """A new key and its row (hashed; not yet stored)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return ApiKey(name=name or role, role=role, key_hash=hash_key(key), expires_at=expires_at,
+                  created_at=created_at or utcnow()), key
 
 
 def find_key(sessions: sessionmaker[Session], key: str) -> ApiKey | None:
@@ -286,6 +292,10 @@ def record_key_use(sessions: sessionmaker[Session], key_id: int, when: datetime)
         session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
 
 
+class _NotFirst(Exception):
+    """Rolls back a first admin key that another replica's beat."""
+
+
 FIRST_ADMIN_MARK = "first_admin_key"
 """The ``service_settings`` row written with the first admin key, in the same transaction: its
 primary key lets only one of several replicas starting on an empty database make that key."""
@@ -301,11 +311,9 @@ def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:
     with sessions() as session:
         if session.scalar(select(func.count()).select_from(ApiKey)):
             return None
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row, key = new_key_row("admin", "first admin")
     try:
         with sessions.begin() as session:
-            row = ApiKey(name="first admin", role="admin", key_hash=hash_key(key),
-                         created_at=utcnow())
             session.add(row)
             session.flush()
             if (session.scalar(select(func.count()).select_from(ApiKey)) or 0) > 1:
@@ -319,10 +327,6 @@ def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:
     except (IntegrityError, _NotFirst):
         return None                      # another replica made the first admin key
     return key
-
-
-class _NotFirst(Exception):
-    """Rolls back a first admin key that another replica's beat."""
 
 
 class DbPartyHistory:

@@ -7,6 +7,7 @@ N -m xscreen.cli train ...``); see :mod:`xscreen.training.distributed`.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,18 +49,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "level, the default) or tal (task-aligned, quality focal loss)")
 
 
+FLAGS = ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
+         "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect", "bf16",
+         "assigner", "device")
+"""The configuration keys the command line sets (``--config`` names the YAML file instead)."""
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """What the command line sets, by configuration key (None where a flag is not given)."""
+    return {key: getattr(args, key) for key in FLAGS}
+
+
+def flag_overrides(argv: list[str]) -> dict[str, Any]:
+    """:func:`overrides` of ``xscreen train``'s arguments ``argv`` (without ``train``)."""
+    parser = argparse.ArgumentParser(prog="xscreen train")
+    add_arguments(parser)
+    return overrides(parser.parse_args(argv))
+
+
 def main(args: argparse.Namespace) -> int:
     import os
 
     from xscreen.training.config import load_config
     from xscreen.training.run import train
 
-    overrides = {key: getattr(args, key) for key in
-                 ("data", "val", "out", "epochs", "minutes", "init", "seed", "batch", "model",
-                  "input_size", "threads", "workers", "replay", "replay_ratio", "lr", "rect",
-                  "bf16", "assigner", "device")}
-    config = load_config(args.config, overrides)
-    progress = train(config, given={key for key, value in overrides.items() if value is not None})
+    given = overrides(args)
+    config = load_config(args.config, given)
+    progress = train(config, given={key for key, value in given.items() if value is not None})
     if os.environ.get("RANK", "0") != "0":
         return 0   # rank 0 reports for all
     best = f", best val mAP50 {progress.best_map50:.3f}" if progress.best_map50 >= 0 else ""

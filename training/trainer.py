@@ -47,6 +47,7 @@ from xscreen.training.distributed import (
     weights_digest,
 )
 from xscreen.training.setup import TrainingParts, build_parts, enter_training_mode
+from xscreen.training.train_cli import flag_overrides
 from xscreen.training.validate import validation_map50
 
 
@@ -135,13 +136,8 @@ def command_line(config: TrainConfig) -> str:
     if config.replay:
         parts += ["--replay", config.replay, "--replay-ratio", f"{config.replay_ratio:g}"]
     parts += [flag for flag, on in (("--rect", config.rect), ("--bf16", config.bf16)) if on]
-    flagged = {"data": config.data, "val": config.val, "out": config.out, "epochs": config.epochs,
-               "minutes": config.minutes, "seed": config.seed, "batch": config.batch,
-               "model": config.model, "input_size": config.input_size, "lr": config.lr,
-               "assigner": config.assigner, "init": config.init, "replay": config.replay,
-               "replay_ratio": config.replay_ratio if config.replay else None,
-               "rect": config.rect, "bf16": config.bf16}
-    flags_alone = config_to_dict(load_config(None, flagged))
+    # what these flags give, read by the command line's own parser
+    flags_alone = config_to_dict(load_config(None, flag_overrides(parts[2:])))
     if any(value != flags_alone.get(key) for key, value in config_to_dict(config).items()
            if key not in _NOT_RESULTS):
         parts += ["--config", str(Path(config.out) / "config.yaml")]
