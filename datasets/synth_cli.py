@@ -22,6 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of parcels given one to three benign twins of threats on "
                              "purpose: one phone or gadget, foods in rows, strap fittings, tools, "
                              "toy guns (default 0; docs/synthesiser.md, 'Benign look-alikes')")
+    parser.add_argument("--texture-fill-share", type=float, default=0.0,
+                        help="share of the parcels without clothes packed with a soft mass of a "
+                             "newly drawn texture and material (default 0; docs/synthesiser.md, "
+                             "'Varied contents')")
+    parser.add_argument("--personal-share", type=float, default=0.0,
+                        help="share of parcels given one or two things a traveller packs (one "
+                             "phone, watch, earbuds case, handbag, pair of sneakers or gadget; "
+                             "benign unless in a lot; default 0)")
+    parser.add_argument("--loose-share", type=float, default=0.0,
+                        help="share of scans of things laid loose on the belt: no parcel, no "
+                             "fill, up to three other things (default 0)")
     parser.add_argument("--palettes",
                         help="colour maps and their shares, e.g. 'classic:1' for one vendor's "
                              "(default: the scene's mix of saturated, pale and greyscale "
@@ -81,8 +92,10 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--size must be between 64 and 8192 pixels, got {args.size}")
     if not 0.0 <= args.threat_share <= 1.0:
         raise UsageError(f"--threat-share must be between 0 and 1, got {args.threat_share}")
-    if not 0.0 <= args.lookalike_share <= 1.0:
-        raise UsageError(f"--lookalike-share must be between 0 and 1, got {args.lookalike_share}")
+    for flag in ("lookalike_share", "texture_fill_share", "personal_share", "loose_share"):
+        value = getattr(args, flag)
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be between 0 and 1, got {value}")
     if args.max_threats < 1:
         raise UsageError(f"--max-threats must be at least 1, got {args.max_threats}")
 
@@ -97,6 +110,9 @@ def main(args: argparse.Namespace) -> int:
         config = SceneConfig(width=args.size, height=max(64, int(round(args.size * 0.7))),
                              threat_share=args.threat_share,
                              lookalike_share=args.lookalike_share,
+                             texture_fill_share=args.texture_fill_share,
+                             personal_share=args.personal_share,
+                             loose_share=args.loose_share,
                              palettes=_palettes(args.palettes),
                              max_threats=args.max_threats, threats=_threats(args.threats))
     except ValueError as error:

@@ -780,3 +780,8 @@ LOOKALIKE_KINDS: tuple[str, ...] = (*_LOOKALIKES, *PERSONAL_RECIPES, "phone", "p
 """Benign twins of the four classes, the things real threat-free bags alarmed on (issue 23):
 one gadget or one branded item (not a lot), foods in rows and bags of powder, dense small metal,
 tools and toy guns. A scene adds a few of these on purpose (``SceneConfig.lookalike_share``)."""
+
+PERSONAL_KINDS: tuple[str, ...] = (*PERSONAL_RECIPES, "phone_in_case", "gadget")
+"""What nearly every traveller packs, one each: a phone (maybe in its case), a watch, earbuds, a
+handbag, a pair of sneakers, a gadget. Of a lot of identical ones each is boxed counterfeit; one
+alone is benign (``SceneConfig.personal_share``)."""

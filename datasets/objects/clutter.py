@@ -30,7 +30,7 @@ from xscreen.datasets.objects.hardware import (
     zip_chain,
     zip_pull,
 )
-from xscreen.datasets.objects.textures import crumpled_fabric, paste_pcb
+from xscreen.datasets.objects.textures import crumpled_fabric, paste, paste_pcb, random_texture
 from xscreen.datasets.shapes import Item
 
 RECIPES: dict[str, Callable[[np.random.Generator, float], Item]] = {}
@@ -396,3 +396,40 @@ def clothes_fill(rng: np.random.Generator, pitch_mm: float, w_mm: float, h_mm: f
         if rng.random() < 0.5:
             garment_trim(rng, canvas, gx, gy, gw, gh)
     return canvas.item(kind="clothes_fill")
+
+
+TEXTURE_FILL_MATERIALS = ("cotton", "polyester", "nylon", "paper", "cardboard", "polyethylene",
+                          "leather", "rubber", "eva_foam", "pvc", "water", "wood", "silicone")
+"""What a bag's soft mass may be made of: fabrics, paper, plastics, foam, liquids, wood."""
+TEXTURE_FILL_MASS_G_PER_DM2 = (30.0, 400.0)
+
+
+def texture_fill(rng: np.random.Generator, pitch_mm: float, w_mm: float, h_mm: float) -> Item:
+    """Whatever a bag is packed with, as one to three uneven masses over 50-100% of its ``w x
+    h`` interior each way, each of a random soft material and a newly drawn texture
+    (:func:`~.textures.random_texture`: noise, folds, lumps, jumbles, weaves), laid under
+    everything else like :func:`clothes_fill`. The clothes fill crops one fixed tile, which a
+    detector can learn as "the look of a benign bag"; real bags look like none of our tiles, so
+    the contents' look must vary (issue 23)."""
+    canvas = ItemCanvas(w_mm, h_mm, pitch_mm)
+    fill_w, fill_h = w_mm * uniform(rng, 0.5, 1.0), h_mm * uniform(rng, 0.5, 1.0)
+    fx, fy = uniform(rng, 0, w_mm - fill_w), uniform(rng, 0, h_mm - fill_h)
+    grams = uniform(rng, *TEXTURE_FILL_MASS_G_PER_DM2) * fill_w * fill_h / 1e4
+    masses = int(rng.integers(1, 4))
+    shares = rng.dirichlet(np.full(masses, 2.0))
+    for index, share in enumerate(shares):
+        least = 0.8 if index == 0 else 0.3
+        gw, gh = fill_w * uniform(rng, least, 1.0), fill_h * uniform(rng, least, 1.0)
+        gx, gy = fx + uniform(rng, 0, fill_w - gw), fy + uniform(rng, 0, fill_h - gh)
+        rows, cols = max(2, int(gh)), max(2, int(gw))      # one texture pixel per millimetre
+        field = random_texture(rng, rows, cols)
+        u = np.abs(np.linspace(-1, 1, cols, dtype=np.float32))[None, :]
+        v = np.abs(np.linspace(-1, 1, rows, dtype=np.float32))[:, None]
+        squareness = float(rng.uniform(2, 8))
+        footprint = np.sqrt(np.clip(1.0 - (u**squareness + v**squareness), 0.0, 1.0))
+        thickness = footprint * field
+        fabric = pick(rng, TEXTURE_FILL_MATERIALS)
+        mean_cm = float(share) * grams / material(fabric).density / (gw * gh) * 100.0
+        scale = np.float32(mean_cm / max(float(thickness.mean()), 1e-6))
+        paste(canvas, fabric, gx, gy, gw, gh, (thickness * scale).astype(np.float32))
+    return canvas.item(kind="texture_fill")

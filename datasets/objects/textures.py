@@ -227,3 +227,100 @@ def paste(canvas: ItemCanvas, material_name: str, x_mm: float, y_mm: float, w_mm
         canvas._add(material_name, np.ascontiguousarray(local, np.float32))
     finally:
         canvas._window = None
+
+
+# --- varied textures (issue 23): a bag's contents must not all share one tile's look ----------
+TEXTURE_FAMILIES = ("fbm", "ridged", "cells", "leaves", "weave")
+"""The families :func:`random_texture` draws from, each with its own random parameters."""
+
+
+def random_texture(rng: np.random.Generator, rows: int, cols: int,
+                   family: str | None = None) -> np.ndarray:
+    """A non-negative texture field of mean 1 (``rows x cols``, one pixel per millimetre), newly
+    drawn each call: multi-octave noise of random slope (``fbm``), ridged noise (``ridged``,
+    folds), lumps around random points (``cells``: packed soft things), overlapping random
+    shapes (``leaves``: a jumble of small things) or a warped weave (``weave``: knits, corrugated
+    board). Half of the calls multiply two families. The crumple tile is one fixed texture that
+    a detector can learn by heart; these are never the same twice."""
+    rows, cols = max(2, rows), max(2, cols)
+    name = family if family is not None else TEXTURE_FAMILIES[int(rng.integers(len(
+        TEXTURE_FAMILIES)))]
+    field = _TEXTURES[name](rng, rows, cols)
+    if family is None and rng.random() < 0.5:
+        other = TEXTURE_FAMILIES[int(rng.integers(len(TEXTURE_FAMILIES)))]
+        field = field * _TEXTURES[other](rng, rows, cols)
+    field = np.clip(field, 0.0, None).astype(np.float32)
+    mean = float(field.mean())
+    return field / mean if mean > 0 else np.ones((rows, cols), np.float32)
+
+
+def _smooth_noise(rng: np.random.Generator, rows: int, cols: int, cell_mm: float) -> np.ndarray:
+    """Gaussian noise on a grid of ``cell_mm`` cells, resized smoothly to ``rows x cols``."""
+    grid = (max(2, int(rows / cell_mm) + 2), max(2, int(cols / cell_mm) + 2))
+    coarse = rng.normal(0.0, 1.0, grid).astype(np.float32)
+    return cv2.resize(coarse, (cols, rows), interpolation=cv2.INTER_CUBIC)
+
+
+def _fbm(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    cell, slope = float(rng.uniform(15, 120)), float(rng.uniform(0.4, 1.4))
+    total = np.zeros((rows, cols), np.float32)
+    for octave in range(int(rng.integers(2, 6))):
+        total += np.float32(2.0 ** (-slope * octave)) * _smooth_noise(rng, rows, cols,
+                                                                      max(2.0, cell / 2**octave))
+    total /= max(float(total.std()), 1e-6)
+    return np.exp(np.float32(rng.uniform(0.2, 0.8)) * total)
+
+
+def _ridged(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    cell = float(rng.uniform(20, 150))
+    total = np.zeros((rows, cols), np.float32)
+    for octave in range(int(rng.integers(1, 4))):
+        smooth = _smooth_noise(rng, rows, cols, max(3.0, cell / 2**octave))
+        total += np.float32(0.6**octave) * (1.0 - 2.0 * np.abs(np.tanh(smooth)))
+    total /= max(float(total.std()), 1e-6)
+    return 1.0 + np.float32(rng.uniform(0.2, 0.6)) * total
+
+
+def _cells(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    size = float(rng.uniform(6, 60))
+    count = max(1, int(rows * cols / size**2))
+    seeds = np.full((rows, cols), 255, np.uint8)
+    seeds[rng.integers(0, rows, count), rng.integers(0, cols, count)] = 0
+    distance = cv2.distanceTransform(seeds, cv2.DIST_L2, 5)
+    lumps = np.clip(1.0 - distance / np.float32(size * 0.7), 0.0, None)
+    if rng.random() < 0.5:     # rims instead of lumps: bubble wrap, packed round things
+        lumps = np.exp(-((distance - size * 0.4) / (size * 0.12)) ** 2)
+    return 0.3 + lumps.astype(np.float32)
+
+
+def _leaves(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    field = np.zeros((rows, cols), np.float32)
+    size = float(rng.uniform(8, 80))
+    for _ in range(max(3, int(rows * cols / size**2 * rng.uniform(0.8, 3.0)))):
+        layer = np.zeros((rows, cols), np.uint8)
+        cx, cy = int(rng.integers(0, cols)), int(rng.integers(0, rows))
+        a, b = (max(1, int(size * rng.uniform(0.3, 1.0))) for _ in range(2))
+        if rng.random() < 0.5:
+            cv2.ellipse(layer, (cx, cy), (a, b), float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        else:
+            box = cv2.boxPoints(((cx, cy), (2 * a, 2 * b), float(rng.uniform(0, 180))))
+            cv2.fillPoly(layer, [box.astype(np.int32)], 1)
+        field += layer * np.float32(rng.uniform(0.2, 1.0))
+    return 0.2 + field
+
+
+def _weave(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    period, angle = float(rng.uniform(2, 25)), float(rng.uniform(0, np.pi))
+    ys, xs = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    warp = _smooth_noise(rng, rows, cols, float(rng.uniform(40, 200))) * np.float32(
+        rng.uniform(0, period))
+    u = xs * np.float32(np.cos(angle)) + ys * np.float32(np.sin(angle)) + warp
+    v = -xs * np.float32(np.sin(angle)) + ys * np.float32(np.cos(angle))
+    wave = np.sin(2 * np.pi * u / period)
+    if rng.random() < 0.5:   # a cross weave
+        wave = wave * np.sin(2 * np.pi * v / (period * float(rng.uniform(0.7, 1.5))))
+    return 1.0 + np.float32(rng.uniform(0.2, 0.7)) * wave.astype(np.float32)
+
+
+_TEXTURES = {"fbm": _fbm, "ridged": _ridged, "cells": _cells, "leaves": _leaves,
+             "weave": _weave}

@@ -211,6 +211,9 @@ def test_textures_do_not_depend_on_process_history() -> None:
     ({"benign_items": (5, 2, 10)}, "benign_items"),
     ({"clothes_fill_share": 1.2}, "clothes_fill_share"),
     ({"lookalike_share": -0.5}, "lookalike_share"),
+    ({"texture_fill_share": 1.1}, "texture_fill_share"),
+    ({"personal_share": -0.2}, "personal_share"),
+    ({"loose_share": 3.0}, "loose_share"),
 ])
 def test_bad_density_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -273,3 +276,143 @@ def test_scenes_lay_clothes_under_their_share_of_bags(monkeypatch: pytest.Monkey
         assert len(sizes) == expected
         assert all(w <= 256 and h <= 180 and w > 50 and h > 40 for w, h in sizes), sizes
         assert all(scan.annotations == [] for scan in scans)
+
+
+@pytest.mark.parametrize("family", textures.TEXTURE_FAMILIES)
+def test_each_texture_family_is_a_varied_field_of_mean_one(family: str) -> None:
+    """Non-negative, mean 1, uneven; the same generator state draws the same field, another
+    state another one (never one tile cropped again and again)."""
+    field = textures.random_texture(np.random.default_rng(1), 120, 200, family)
+    assert field.shape == (120, 200) and field.dtype == np.float32
+    assert np.isfinite(field).all() and (field >= 0).all()
+    assert abs(float(field.mean()) - 1.0) < 1e-3
+    assert float(field.std()) > 0.05, "a texture, not a slab"
+    again = textures.random_texture(np.random.default_rng(1), 120, 200, family)
+    other = textures.random_texture(np.random.default_rng(2), 120, 200, family)
+    assert np.array_equal(field, again) and not np.allclose(field, other)
+
+
+def test_random_textures_draw_every_family_and_mix_them() -> None:
+    rng = np.random.default_rng(0)
+    fields = [textures.random_texture(rng, 40, 60) for _ in range(40)]
+    assert all(abs(float(f.mean()) - 1.0) < 1e-3 and (f >= 0).all() for f in fields)
+    # pairwise different: no two calls return the same field
+    assert len({f.tobytes() for f in fields}) == len(fields)
+    with pytest.raises(KeyError):
+        textures.random_texture(rng, 10, 10, "plaid")
+
+
+@pytest.mark.parametrize("pitch_mm", [0.8, 1.4])
+def test_texture_fill_holds_its_mass_unlabelled_and_varied(pitch_mm: float) -> None:
+    """30-400 g per dm2 of the filled part (50-100% of the interior each way), soft materials
+    only, finite and non-negative, uneven, unboxed; deterministic per seed."""
+    w_mm, h_mm = 450.0, 300.0
+    low, high = clutter.TEXTURE_FILL_MASS_G_PER_DM2
+    materials = set()
+    for seed in range(6):
+        item = objects.texture_fill(np.random.default_rng(seed), pitch_mm, w_mm, h_mm)
+        again = objects.texture_fill(np.random.default_rng(seed), pitch_mm, w_mm, h_mm)
+        assert item.layers.keys() == again.layers.keys()
+        assert all(np.array_equal(item.layers[k], again.layers[k]) for k in item.layers)
+        assert item.objects == [] and item.kind == "texture_fill"
+        assert set(item.layers) <= set(clutter.TEXTURE_FILL_MATERIALS)
+        materials |= set(item.layers)
+        for path in item.layers.values():
+            assert np.isfinite(path).all() and (path >= 0).all()
+        grams = sum(float(path.sum()) * MATERIALS[name].density
+                    for name, path in item.layers.items()) * (pitch_mm / 10) ** 2
+        assert low * 0.5**2 * w_mm * h_mm / 1e4 * 0.98 <= grams <= high * w_mm * h_mm / 1e4 * 1.02
+        grams_cm2 = sum(path * MATERIALS[name].density for name, path in item.layers.items())
+        covered = grams_cm2[grams_cm2 > 0.01]
+        assert covered.size > 0.15 * grams_cm2.size
+        assert covered.std() / covered.mean() > 0.1, "textured, not a slab"
+    assert len(materials) >= 4, materials
+
+
+def test_scenes_fill_bags_without_clothes_with_textures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """texture_fill_share 1 fills every bag that has no clothes, sized to its interior; with
+    clothes in every bag it is never drawn; fills are not labelled."""
+    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0)
+    original = objects.texture_fill
+    for clothes, expected in ((1.0, 0), (0.0, 3)):
+        sizes: list[tuple[float, float]] = []
+
+        def recording(rng: np.random.Generator, pitch: float, w_mm: float, h_mm: float,
+                      _sizes: list = sizes) -> Item:
+            _sizes.append((w_mm / pitch, h_mm / pitch))
+            return original(rng, pitch, w_mm, h_mm)
+
+        monkeypatch.setattr(scene.objects, "texture_fill", recording)
+        scans = [synthesise_scan(np.random.default_rng(seed), SceneConfig(
+            clothes_fill_share=clothes, texture_fill_share=1.0, **base)) for seed in range(3)]
+        assert len(sizes) == expected
+        assert all(w <= 256 and h <= 180 and w > 50 and h > 40 for w, h in sizes), sizes
+        assert all(scan.annotations == [] for scan in scans)
+
+
+def test_loose_scans_have_no_parcel_no_fill_and_few_things(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """loose_share 1: nothing of a parcel's shell or fill is drawn, at most three random things
+    besides the threats; lots keep every item boxed."""
+    shells: list[int] = []
+    fills: list[int] = []
+    monkeypatch.setattr(scene.PathMaps, "place_shell",
+                        lambda self, *args: shells.append(1))
+    monkeypatch.setattr(scene.FanBeamMaps, "place_shell",
+                        lambda self, *args: shells.append(1))
+    for name in ("clothes_fill", "texture_fill"):
+        original = getattr(objects, name)
+        monkeypatch.setattr(scene.objects, name,
+                            lambda *args, _f=original: fills.append(1) or _f(*args))
+    config = SceneConfig(width=256, height=180, packed_share=1.0, clothes_fill_share=1.0,
+                         texture_fill_share=1.0, threat_share=1.0, loose_share=1.0,
+                         threats=(("counterfeit", "watch"),), max_threats=1)
+    counts = _count_benign_items(monkeypatch, config, range(4))
+    assert shells == [] and fills == []
+    assert max(counts) <= 3, counts
+    scan = synthesise_scan(np.random.default_rng(9), config)
+    assert len([a for a in scan.annotations if a.label == "counterfeit"]) >= 3
+    # the same settings without loose scans draw shells and fills
+    counts = _count_benign_items(monkeypatch, SceneConfig(
+        width=256, height=180, packed_share=1.0, clothes_fill_share=1.0, threat_share=0.0),
+        range(2))
+    assert len(shells) == 2 and len(fills) == 2 and min(counts) > 3
+
+
+def test_scenes_add_personal_goods_to_their_share_of_parcels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """personal_share 1: one or two of PERSONAL_KINDS asked for by name in every parcel, none
+    boxed; 0: none."""
+    asked: list[list[str]] = []
+    original = objects.benign_item
+
+    def recording(rng: np.random.Generator, pitch: float, kind: str | None = None) -> Item:
+        if kind is not None:
+            asked[-1].append(kind)
+        return original(rng, pitch, kind)
+
+    monkeypatch.setattr(scene.objects, "benign_item", recording)
+    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
+                clothes_fill_share=0.0)
+    for share in (1.0, 0.0):
+        asked.clear()
+        for seed in range(6):
+            asked.append([])
+            scan = synthesise_scan(np.random.default_rng(seed),
+                                   SceneConfig(personal_share=share, **base))
+            assert scan.annotations == []
+        if share:
+            assert all(1 <= len(kinds) <= 2 for kinds in asked), asked
+            assert {k for kinds in asked for k in kinds} <= set(objects.PERSONAL_KINDS)
+        else:
+            assert asked == [[]] * 6
+
+
+def test_a_loose_scan_of_nothing_renders_as_air() -> None:
+    """No parcel, no threat, no thing drawn: the belt alone, white, unlabelled (it once failed
+    in the physics on an empty set of materials)."""
+    config = SceneConfig(width=128, height=90, threat_share=0.0, loose_share=1.0,
+                         benign_items=(0, 0, 0), packed_share=0.0)
+    scan = synthesise_scan(np.random.default_rng(0), config)
+    assert scan.annotations == [] and scan.rgb.shape == (90, 128, 3)
+    assert scan.high.min() > 60000 and scan.low.min() > 60000, "air everywhere"

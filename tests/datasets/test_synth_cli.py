@@ -50,13 +50,15 @@ def test_same_seed_same_bytes_whatever_the_workers(small: Path, tmp_path: Path) 
     assert digest(again) == digest(small)
 
 
-def test_lookalike_share_reaches_the_scenes(small: Path, tmp_path: Path) -> None:
-    """--lookalike-share 1 adds benign twins to every parcel: the same seed draws other scans
-    (0, the default, draws the same bytes as without the option)."""
+@pytest.mark.parametrize("flag", ["--lookalike-share", "--texture-fill-share", "--personal-share",
+                                  "--loose-share"])
+def test_content_shares_reach_the_scenes(small: Path, tmp_path: Path, flag: str) -> None:
+    """A share of 1 changes every parcel: the same seed draws other scans (0, the default, draws
+    the same bytes as without the option)."""
     for share, same in (("0", True), ("1", False)):
         out = tmp_path / f"share{share}"
         assert main(["synth", str(out), "--count", "6", "--seed", "3", "--size", "256",
-                     "--lookalike-share", share, "--quiet"]) == 0
+                     flag, share, "--quiet"]) == 0
         assert (digest(out) == digest(small)) is same
 
 
@@ -66,6 +68,10 @@ def test_lookalike_share_reaches_the_scenes(small: Path, tmp_path: Path) -> None
     (["--count", "2", "--workers", "0"], "--workers must be between"),
     (["--count", "2", "--threat-share", "2"], "--threat-share"),
     (["--count", "2", "--lookalike-share", "-0.5"], "--lookalike-share must be between 0 and 1"),
+    (["--count", "2", "--texture-fill-share", "1.5"],
+     "--texture-fill-share must be between 0 and 1"),
+    (["--count", "2", "--personal-share", "-1"], "--personal-share must be between 0 and 1"),
+    (["--count", "2", "--loose-share", "2"], "--loose-share must be between 0 and 1"),
     (["--count", "2", "--palettes", "rainbow:1"], "unknown palette 'rainbow'"),
     (["--count", "2", "--palettes", "classic:x"], "not a number"),
 ])

@@ -222,3 +222,51 @@ def test_calibration_probe_judges_a_held_out_half(
     assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--val", str(val),
                        "--test", str(val), "--targets", "1.5"]) == 2
     assert "--targets" in capsys.readouterr().err
+
+
+def test_context_probe_places_things_inside_the_frame_at_the_real_bags_scale() -> None:
+    probe = load_benchmark("probe_context")
+    # a 416-pixel frame is the real bags' own: their pitch; twice the pixels, half the pitch
+    assert probe.pitch_for((416, 416, 3)) == pytest.approx(probe.REAL_PITCH_MM)
+    assert probe.pitch_for((560, 832, 3)) == pytest.approx(probe.REAL_PITCH_MM / 2)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        x, y = probe.place((400, 600, 3), (50, 80), rng)
+        assert 120 <= x <= 480 - 80 and 80 <= y <= 320 - 50
+    assert probe.place((100, 100, 3), (90, 20), rng) is None
+    found = probe.Detections(np.array([[0, 0, 10, 10], [100, 100, 200, 200]], np.float32),
+                             np.array([0.9, 0.6], np.float32), np.array([3, 3]))
+    box = np.array([110, 110, 190, 190], np.float64)
+    assert probe.best_score(found, box, 3, 0.3) == pytest.approx(0.6)
+    assert probe.best_score(found, box, 0, 0.3) == 0.0
+    assert probe.best_score(found, np.array([300, 300, 310, 310.0]), 3, 0.3) == 0.0
+
+
+def test_context_probe_pastes_into_real_white_and_synthetic_frames(
+        realdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    probe = load_benchmark("probe_context")
+    # one counterfeit box over the whole input: every pasted thing overlaps it (IoU > 0)
+    bundle = write_fake_bundle(tmp_path / "b", [[0, 0, 128, 128, 0.9, 3]])
+    synthetic = write_set(tmp_path / "synthetic", 3, with_gun=False)
+    out = tmp_path / "context.json"
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--synthetic",
+                       str(synthetic), "--kinds", "personal_watch", "--count", "3", "--iou",
+                       "0", "--threads", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]["personal_watch"]
+    assert set(rows) == {"real", "white", "synthetic"}
+    assert all(row["placed"] >= 1 and row["boxed"] == 1.0 and row["median_score"] ==
+               pytest.approx(0.9) for row in rows.values())
+    assert "personal_watch           white" in capsys.readouterr().out
+    # asked about another class, nothing is boxed
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), "--kinds",
+                       "personal_watch", "--count", "2", "--iou", "0", "--label", "firearm",
+                       "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]["personal_watch"]
+    assert all(row["boxed"] == 0.0 for row in rows.values())
+    for bad, message in ((["--kinds", "unicorn"], "unknown kinds unicorn"),
+                         (["--count", "0"], "--count must be at least 1"),
+                         (["--label", "knife"], "not one of the card's classes")):
+        assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), *bad]) == 2
+        assert message in capsys.readouterr().err
+    assert probe.main(["--bundle", str(bundle), "--realdata", str(tmp_path / "none")]) == 2
+    assert "no opixray_clutter" in capsys.readouterr().err
