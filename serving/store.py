@@ -318,9 +318,15 @@ def ensure_admin_key(sessions: sessionmaker[Session]) -> str | None:
             session.flush()
             if (session.scalar(select(func.count()).select_from(ApiKey)) or 0) > 1:
                 raise _NotFirst          # another replica's key committed first
-            stale = session.get(ServiceSetting, FIRST_ADMIN_MARK)
-            if stale is not None:        # every key deleted by hand since: a first start again
-                session.delete(stale)
+            mark = session.get(ServiceSetting, FIRST_ADMIN_MARK)
+            if mark is not None:
+                marked = (mark.value or {}).get("key_id")
+                # (SQLite may give a deleted key's id to this one: that mark is stale too)
+                if marked not in (None, row.id) and session.get(ApiKey, marked) is not None:
+                    # another replica's first key, committed after this one counted the keys
+                    # (PostgreSQL's READ COMMITTED shows it now): not a first start after all
+                    raise _NotFirst
+                session.delete(mark)     # every key deleted by hand since: a first start again
                 session.flush()
             session.add(ServiceSetting(name=FIRST_ADMIN_MARK, value={"key_id": row.id},
                                        updated_by=row.id))

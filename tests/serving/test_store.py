@@ -268,3 +268,48 @@ def test_a_database_whose_keys_were_all_deleted_gets_a_new_first_admin_key(
     again = store.ensure_admin_key(sessions)
     assert again is not None and store.find_key(sessions, again) is not None
     assert store.ensure_admin_key(sessions) is None
+
+
+def test_replicas_racing_on_one_empty_database_make_one_first_admin_key(
+        database_url: str) -> None:
+    """Four replicas (each its own engine and connections, as separate processes have) start
+    together on an empty database, round after round: each round exactly one of them makes and
+    prints the first admin key, the others return None without an error, and one key is stored.
+    Real connections racing, not a simulated early look."""
+    import threading
+
+    engines = [store.make_engine(database_url) for _ in range(4)]
+    factories = [store.session_factory(engine) for engine in engines]
+    try:
+        for _ in range(5):
+            with factories[0].begin() as session:   # an empty database again
+                session.execute(sqlalchemy.delete(store.ServiceSetting))
+                session.execute(sqlalchemy.delete(store.ApiKey))
+            start = threading.Barrier(len(factories))
+            results: list[str | None] = []
+            errors: list[BaseException] = []
+
+            def replica(sessions: store.sessionmaker[store.Session], start: threading.Barrier,
+                        results: list[str | None], errors: list[BaseException]) -> None:
+                start.wait()
+                try:
+                    results.append(store.ensure_admin_key(sessions))
+                except BaseException as error:      # reported below, not lost in a thread
+                    errors.append(error)
+
+            threads = [threading.Thread(target=replica, args=(f, start, results, errors))
+                       for f in factories]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert errors == []
+            printed = [key for key in results if key is not None]
+            assert len(results) == 4 and len(printed) == 1, results
+            with factories[0]() as session:
+                keys = session.scalars(store.select(store.ApiKey)).all()
+            assert [(k.role, k.name) for k in keys] == [("admin", "first admin")]
+            assert store.find_key(factories[0], printed[0]) is not None
+    finally:
+        for engine in engines:
+            engine.dispose()
