@@ -257,22 +257,27 @@ def test_clothes_fill_holds_a_packed_bags_mass_of_clothes(pitch_mm: float) -> No
         assert covered.std() / covered.mean() > 0.2, "crumpled clothes are uneven"
 
 
+def _fill_sizes(monkeypatch: pytest.MonkeyPatch, fill: str, config: SceneConfig,
+                seeds: range) -> tuple[list[tuple[float, float]], list]:
+    """The interiors (pixels) that ``objects.<fill>`` was asked to fill, and the scans."""
+    sizes: list[tuple[float, float]] = []
+    original = getattr(objects, fill)
+
+    def recording(rng: np.random.Generator, pitch: float, w_mm: float, h_mm: float) -> Item:
+        sizes.append((w_mm / pitch, h_mm / pitch))
+        return original(rng, pitch, w_mm, h_mm)
+
+    monkeypatch.setattr(scene.objects, fill, recording)
+    return sizes, [synthesise_scan(np.random.default_rng(seed), config) for seed in seeds]
+
+
 def test_scenes_lay_clothes_under_their_share_of_bags(monkeypatch: pytest.MonkeyPatch) -> None:
     """clothes_fill_share 1 packs every bag with clothes, sized to its interior; 0 never; the
     fill is not labelled (no boxes in threat-free scans)."""
     base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0)
-    original = objects.clothes_fill
     for share, expected in ((0.0, 0), (1.0, 3)):
-        sizes: list[tuple[float, float]] = []
-
-        def recording(rng: np.random.Generator, pitch: float, w_mm: float, h_mm: float,
-                      _sizes: list = sizes) -> Item:
-            _sizes.append((w_mm / pitch, h_mm / pitch))
-            return original(rng, pitch, w_mm, h_mm)
-
-        monkeypatch.setattr(scene.objects, "clothes_fill", recording)
-        scans = [synthesise_scan(np.random.default_rng(seed), SceneConfig(
-            clothes_fill_share=share, **base)) for seed in range(3)]
+        sizes, scans = _fill_sizes(monkeypatch, "clothes_fill",
+                                   SceneConfig(clothes_fill_share=share, **base), range(3))
         assert len(sizes) == expected
         assert all(w <= 256 and h <= 180 and w > 50 and h > 40 for w, h in sizes), sizes
         assert all(scan.annotations == [] for scan in scans)
@@ -332,19 +337,11 @@ def test_texture_fill_holds_its_mass_unlabelled_and_varied(pitch_mm: float) -> N
 def test_scenes_fill_bags_without_clothes_with_textures(monkeypatch: pytest.MonkeyPatch) -> None:
     """texture_fill_share 1 fills every bag that has no clothes, sized to its interior; with
     clothes in every bag it is never drawn; fills are not labelled."""
-    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0)
-    original = objects.texture_fill
+    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
+                texture_fill_share=1.0)
     for clothes, expected in ((1.0, 0), (0.0, 3)):
-        sizes: list[tuple[float, float]] = []
-
-        def recording(rng: np.random.Generator, pitch: float, w_mm: float, h_mm: float,
-                      _sizes: list = sizes) -> Item:
-            _sizes.append((w_mm / pitch, h_mm / pitch))
-            return original(rng, pitch, w_mm, h_mm)
-
-        monkeypatch.setattr(scene.objects, "texture_fill", recording)
-        scans = [synthesise_scan(np.random.default_rng(seed), SceneConfig(
-            clothes_fill_share=clothes, texture_fill_share=1.0, **base)) for seed in range(3)]
+        sizes, scans = _fill_sizes(monkeypatch, "texture_fill",
+                                   SceneConfig(clothes_fill_share=clothes, **base), range(3))
         assert len(sizes) == expected
         assert all(w <= 256 and h <= 180 and w > 50 and h > 40 for w, h in sizes), sizes
         assert all(scan.annotations == [] for scan in scans)
@@ -377,35 +374,6 @@ def test_loose_scans_have_no_parcel_no_fill_and_few_things(
         width=256, height=180, packed_share=1.0, clothes_fill_share=1.0, threat_share=0.0),
         range(2))
     assert len(shells) == 2 and len(fills) == 2 and min(counts) > 3
-
-
-def test_scenes_add_personal_goods_to_their_share_of_parcels(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """personal_share 1: one or two of PERSONAL_KINDS asked for by name in every parcel, none
-    boxed; 0: none."""
-    asked: list[list[str]] = []
-    original = objects.benign_item
-
-    def recording(rng: np.random.Generator, pitch: float, kind: str | None = None) -> Item:
-        if kind is not None:
-            asked[-1].append(kind)
-        return original(rng, pitch, kind)
-
-    monkeypatch.setattr(scene.objects, "benign_item", recording)
-    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
-                clothes_fill_share=0.0)
-    for share in (1.0, 0.0):
-        asked.clear()
-        for seed in range(6):
-            asked.append([])
-            scan = synthesise_scan(np.random.default_rng(seed),
-                                   SceneConfig(personal_share=share, **base))
-            assert scan.annotations == []
-        if share:
-            assert all(1 <= len(kinds) <= 2 for kinds in asked), asked
-            assert {k for kinds in asked for k in kinds} <= set(objects.PERSONAL_KINDS)
-        else:
-            assert asked == [[]] * 6
 
 
 def test_a_loose_scan_of_nothing_renders_as_air() -> None:

@@ -122,6 +122,19 @@ def test_scenes_add_lookalikes_to_their_share_of_parcels(monkeypatch: pytest.Mon
     assert never == [[]] * 6
 
 
+def test_scenes_add_personal_goods_to_their_share_of_parcels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """personal_share 1: one or two of PERSONAL_KINDS asked for by name in every parcel, none
+    boxed (threat_share 0); 0: none."""
+    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
+                clothes_fill_share=0.0)
+    always = _explicit_kinds(monkeypatch, SceneConfig(personal_share=1.0, **base), range(6))
+    assert all(1 <= len(kinds) <= 2 for kinds in always), always
+    assert {kind for kinds in always for kind in kinds} <= set(objects.PERSONAL_KINDS)
+    never = _explicit_kinds(monkeypatch, SceneConfig(personal_share=0.0, **base), range(6))
+    assert never == [[]] * 6
+
+
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_a_lookalike_share_outside_0_1_is_refused(share: float) -> None:
     with pytest.raises(ValueError, match="lookalike_share"):
