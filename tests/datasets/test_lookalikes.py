@@ -112,26 +112,20 @@ def _explicit_kinds(monkeypatch: pytest.MonkeyPatch, config: SceneConfig,
     return asked
 
 
-def test_scenes_add_lookalikes_to_their_share_of_parcels(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("share", "kinds", "most"), [
+    ("lookalike_share", "LOOKALIKE_KINDS", 3),   # benign twins of threats, one to three
+    ("personal_share", "PERSONAL_KINDS", 2),     # a traveller's own goods, one or two
+])
+def test_scenes_add_named_things_to_their_share_of_parcels(
+        monkeypatch: pytest.MonkeyPatch, share: str, kinds: str, most: int) -> None:
+    """A share of 1 asks for one to ``most`` of its kinds by name in every parcel (none boxed:
+    no threats here), 0 for none."""
     base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
                 clothes_fill_share=0.0)
-    always = _explicit_kinds(monkeypatch, SceneConfig(lookalike_share=1.0, **base), range(6))
-    assert all(1 <= len(kinds) <= 3 for kinds in always), always
-    assert {kind for kinds in always for kind in kinds} <= set(objects.LOOKALIKE_KINDS)
-    never = _explicit_kinds(monkeypatch, SceneConfig(lookalike_share=0.0, **base), range(6))
-    assert never == [[]] * 6
-
-
-def test_scenes_add_personal_goods_to_their_share_of_parcels(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """personal_share 1: one or two of PERSONAL_KINDS asked for by name in every parcel, none
-    boxed (threat_share 0); 0: none."""
-    base = dict(width=256, height=180, packed_share=0.0, cover_share=0.0, threat_share=0.0,
-                clothes_fill_share=0.0)
-    always = _explicit_kinds(monkeypatch, SceneConfig(personal_share=1.0, **base), range(6))
-    assert all(1 <= len(kinds) <= 2 for kinds in always), always
-    assert {kind for kinds in always for kind in kinds} <= set(objects.PERSONAL_KINDS)
-    never = _explicit_kinds(monkeypatch, SceneConfig(personal_share=0.0, **base), range(6))
+    always = _explicit_kinds(monkeypatch, SceneConfig(**{share: 1.0}, **base), range(6))
+    assert all(1 <= len(asked) <= most for asked in always), always
+    assert {kind for asked in always for kind in asked} <= set(getattr(objects, kinds))
+    never = _explicit_kinds(monkeypatch, SceneConfig(**{share: 0.0}, **base), range(6))
     assert never == [[]] * 6
 
 
