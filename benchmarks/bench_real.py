@@ -12,6 +12,11 @@ The shipped default (``models/default``) is judged first as the baseline, in the
 
     python benchmarks/bench_real.py --bundle var/bundles/candidate [--bundle ...] \\
         [--sets gdxray_b0046 gdxray_more opixray_clutter] [--json FILE] [--write-metrics]
+        [--at-baseline-thresholds]
+
+``--at-baseline-thresholds`` judges each bundle's detections once more at the baseline card's
+thresholds: two models compared at one operating point (each card's own thresholds, chosen on
+synthetic validation, move with what the model finds easy there).
 
 ``--write-metrics`` records each given bundle's figures in its card (``metrics.real_scans``), so
 that the card carries its clutter alarm share beside its Pd. The per-class threshold that would
@@ -55,6 +60,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sets", nargs="+", default=list(REAL_SETS), choices=list(REAL_SETS))
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     parser.add_argument("--json", help="write every bundle's figures to this JSON file")
+    parser.add_argument("--at-baseline-thresholds", action="store_true",
+                        help="also judge each --bundle at the baseline card's thresholds: the "
+                             "same operating point for every model (thresholds chosen on "
+                             "synthetic validation move with what the model finds easy there)")
     parser.add_argument("--write-metrics", action="store_true",
                         help="record each --bundle's figures in its card (metrics.real_scans)")
     return parser.parse_args(argv)
@@ -71,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     if not bundles:
         print("bench_real: nothing to judge: give --bundle", file=sys.stderr)
         return 2
+    if args.at_baseline_thresholds and args.baseline == "none":
+        print("bench_real: --at-baseline-thresholds needs a baseline", file=sys.stderr)
+        return 2
     figures = {}
     diagnoses = []
+    baseline_card = None
     try:
         for path in bundles:
             detector = OnnxDetector(path, threads=args.threads)
@@ -85,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':<28} {time.perf_counter() - started:.1f} s", flush=True)
             figures[str(path)] = [result.to_dict() for result in results]
             diagnoses += diagnose(Path(path).name, card.classes, detected, results)
+            if baseline_card is None and args.baseline != "none":
+                baseline_card = card          # the first judged is the baseline
+            elif args.at_baseline_thresholds and baseline_card is not None:
+                if tuple(card.classes) != tuple(baseline_card.classes):
+                    raise XscreenError(f"{path}: its classes differ from the baseline's; "
+                                       "its boxes cannot be judged at the baseline's thresholds")
+                shared = [one.judge(card.classes, baseline_card.threshold_list())
+                          for one in detected]
+                print(format_results(f"{label} at the baseline's thresholds", shared),
+                      flush=True)
+                figures[f"{path}@baseline"] = [result.to_dict() for result in shared]
             if args.write_metrics and path in args.bundle:
                 metrics = {**card.metrics, "real_scans": {r.name: r.to_dict() for r in results}}
                 save_card(card.replace(metrics=metrics),

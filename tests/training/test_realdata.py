@@ -109,6 +109,36 @@ def test_bench_judges_at_each_cards_thresholds_and_records_them(
             "1.000)") in out
 
 
+def test_bench_judges_bundles_at_the_baselines_thresholds_too(
+        realdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--at-baseline-thresholds: each bundle's own figures, then the same detections at the
+    baseline card's thresholds (one operating point for every model)."""
+    strict = write_fake_bundle(tmp_path / "strict", [[*GUN, 0.9, 0]],
+                               thresholds=dict.fromkeys(CLASSES, 0.95))
+    loose = write_fake_bundle(tmp_path / "loose", [[*GUN, 0.9, 0]])
+    out = tmp_path / "figures.json"
+    assert bench().main(["--baseline", str(strict), "--bundle", str(loose), "--realdata",
+                         str(realdata), "--threads", "1", "--json", str(out),
+                         "--at-baseline-thresholds"]) == 0
+    figures = json.loads(out.read_text())
+    assert figures[str(loose)][2]["alarm_share"] == 1.0           # at its own 0.5
+    shared = figures[f"{loose}@baseline"]
+    assert shared[2]["alarm_share"] == 0.0 and shared[0]["firearm_pd"] == 0.0   # at 0.95
+    assert f"{strict}@baseline" not in figures
+    assert "at the baseline's thresholds" in capsys.readouterr().out
+    assert bench().main(["--baseline", "none", "--bundle", str(loose), "--realdata",
+                         str(realdata), "--at-baseline-thresholds"]) == 2
+    assert "needs a baseline" in capsys.readouterr().err
+    # a bundle with another class list cannot be judged at the baseline's thresholds
+    card = json.loads((loose / "model.json").read_text())
+    card["classes"] = [*CLASSES, "knife"]
+    card["thresholds"]["knife"] = 0.5
+    (loose / "model.json").write_text(json.dumps(card))
+    assert bench().main(["--baseline", str(strict), "--bundle", str(loose), "--realdata",
+                         str(realdata), "--threads", "1", "--at-baseline-thresholds"]) == 2
+    assert "classes differ from the baseline's" in capsys.readouterr().err
+
+
 def test_bench_refuses_missing_data_and_unknown_sets(realdata: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     bundle = write_fake_bundle(tmp_path / "b", [[*GUN, 0.9, 0]])
