@@ -146,11 +146,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     unknown = [kind for kind in args.kinds if kind not in objects.BENIGN_KINDS]
-    if unknown or args.count < 1 or not 0.0 <= args.iou < 1.0:
-        print(f"probe_context: {'unknown kinds ' + ', '.join(unknown) if unknown else ''}"
-              f"{' --count must be at least 1' if args.count < 1 else ''}"
-              f"{' --iou must be in [0, 1)' if not 0.0 <= args.iou < 1.0 else ''}",
-              file=sys.stderr)
+    problems = []
+    if unknown:
+        problems.append(f"unknown kinds {', '.join(unknown)} (objects.BENIGN_KINDS)")
+    if args.count < 1:
+        problems.append("--count must be at least 1")
+    if not 0.0 <= args.iou < 1.0:
+        problems.append("--iou must be in [0, 1)")
+    if problems:
+        print(f"probe_context: {'; '.join(problems)}", file=sys.stderr)
         return 2
     root = Path(args.realdata) if args.realdata else default_realdata_root()
     if not (root / "opixray_clutter").is_dir():

@@ -388,6 +388,17 @@ def _parcel_geometry(rng: np.random.Generator, config: SceneConfig,
     return pitch, (x0, y0, x0 + w, y0 + h)
 
 
+def _bag_fill(rng: np.random.Generator, config: SceneConfig, pitch: float,
+              inner_mm: tuple[float, float]) -> Item | None:
+    """What a bag is packed with under everything else: clothes in ``clothes_fill_share`` of
+    bags, else a texture fill in ``texture_fill_share`` of the rest, else nothing."""
+    if rng.random() < config.clothes_fill_share:
+        return objects.clothes_fill(rng, pitch, *inner_mm)
+    if config.texture_fill_share > 0 and rng.random() < config.texture_fill_share:
+        return objects.texture_fill(rng, pitch, *inner_mm)
+    return None
+
+
 def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig()) -> Scan:
     """Make one synthetic parcel scan (see the module docstring)."""
     parcel_kind = pick_parcel_kind(rng)
@@ -402,13 +413,10 @@ def synthesise_scan(rng: np.random.Generator, config: SceneConfig = SceneConfig(
         maps.place_shell(shell, px0, py0)
     wall = max(2, int(round(6.0 / pitch)))
     inner = (px0 + wall, py0 + wall, px1 - wall, py1 - wall)
-    inner_mm = ((inner[2] - inner[0]) * pitch, (inner[3] - inner[1]) * pitch)
-    if loose:
-        pass
-    elif rng.random() < config.clothes_fill_share:
-        maps.place(objects.clothes_fill(rng, pitch, *inner_mm), inner[0], inner[1])
-    elif config.texture_fill_share > 0 and rng.random() < config.texture_fill_share:
-        maps.place(objects.texture_fill(rng, pitch, *inner_mm), inner[0], inner[1])
+    fill = None if loose else _bag_fill(rng, config, pitch, ((inner[2] - inner[0]) * pitch,
+                                                              (inner[3] - inner[1]) * pitch))
+    if fill is not None:
+        maps.place(fill, inner[0], inner[1])
     annotations: list[Annotation] = []
     for label, kind in _threat_picks(rng, config):
         boxes = _place_threat(maps, rng, pitch, label, inner, kind)

@@ -30,7 +30,13 @@ from xscreen.datasets.objects.hardware import (
     zip_chain,
     zip_pull,
 )
-from xscreen.datasets.objects.textures import crumpled_fabric, paste, paste_pcb, random_texture
+from xscreen.datasets.objects.textures import (
+    crumpled_fabric,
+    paste,
+    paste_pcb,
+    random_texture,
+    rounded_footprint,
+)
 from xscreen.datasets.shapes import Item
 
 RECIPES: dict[str, Callable[[np.random.Generator, float], Item]] = {}
@@ -423,11 +429,7 @@ def texture_fill(rng: np.random.Generator, pitch_mm: float, w_mm: float, h_mm: f
         gx, gy = fx + uniform(rng, 0, fill_w - gw), fy + uniform(rng, 0, fill_h - gh)
         rows, cols = max(2, int(gh)), max(2, int(gw))      # one texture pixel per millimetre
         field = random_texture(rng, rows, cols)
-        u = np.abs(np.linspace(-1, 1, cols, dtype=np.float32))[None, :]
-        v = np.abs(np.linspace(-1, 1, rows, dtype=np.float32))[:, None]
-        squareness = float(rng.uniform(2, 8))
-        footprint = np.sqrt(np.clip(1.0 - (u**squareness + v**squareness), 0.0, 1.0))
-        thickness = footprint * field
+        thickness = rounded_footprint(rows, cols, float(rng.uniform(2, 8))) * field
         fabric = pick(rng, TEXTURE_FILL_MATERIALS)
         mean_cm = float(share) * grams / material(fabric).density / (gw * gh) * 100.0
         scale = np.float32(mean_cm / max(float(thickness.mean()), 1e-6))

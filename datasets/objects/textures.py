@@ -196,15 +196,20 @@ def crumpled_fabric(rng: np.random.Generator, canvas: ItemCanvas, material_name:
     c0, r0 = int(rng.integers(0, size - span_c + 1)), int(rng.integers(0, size - span_r + 1))
     field = cv2.resize(tile[r0:r0 + span_r, c0:c0 + span_c], (cols, rows),
                        interpolation=cv2.INTER_AREA)
-    u = np.abs(np.linspace(-1, 1, cols, dtype=np.float32))[None, :]
-    v = np.abs(np.linspace(-1, 1, rows, dtype=np.float32))[:, None]
-    squareness = float(rng.uniform(3, 7))
-    profile = np.sqrt(np.clip(1.0 - (u**squareness + v**squareness), 0.0, 1.0))
-    thickness = (profile * field).astype(np.float32)
+    thickness = (rounded_footprint(rows, cols, float(rng.uniform(3, 7))) * field).astype(
+        np.float32)
     mean = float(thickness.mean())
     if mean > 0:  # the rounded footprint covers about pi/4 of its box
         scale = np.float32(mean_thickness_mm / 10.0 / mean * np.pi / 4)
         paste(canvas, material_name, x_mm, y_mm, w_mm, h_mm, thickness * scale)
+
+
+def rounded_footprint(rows: int, cols: int, squareness: float) -> np.ndarray:
+    """A soft mass's relative thickness over its ``rows x cols`` box: 1 in the middle, falling to
+    0 at a rounded-rectangle edge (a superellipse: 2 an ellipse, larger more square)."""
+    u = np.abs(np.linspace(-1, 1, cols, dtype=np.float32))[None, :]
+    v = np.abs(np.linspace(-1, 1, rows, dtype=np.float32))[:, None]
+    return np.sqrt(np.clip(1.0 - (u**squareness + v**squareness), 0.0, 1.0))
 
 
 def paste(canvas: ItemCanvas, material_name: str, x_mm: float, y_mm: float, w_mm: float,

@@ -295,6 +295,7 @@ def test_context_probe_pastes_into_real_white_and_synthetic_frames(
     assert all(row["boxed"] == 0.0 for row in rows.values())
     for bad, message in ((["--kinds", "unicorn"], "unknown kinds unicorn"),
                          (["--count", "0"], "--count must be at least 1"),
+                         (["--iou", "1.5"], "--iou must be in [0, 1)"),
                          (["--label", "knife"], "not one of the card's classes")):
         assert probe.main(["--bundle", str(bundle), "--realdata", str(realdata), *bad]) == 2
         assert message in capsys.readouterr().err
